@@ -1,0 +1,143 @@
+"""The verdict: what grading one task produced, as plain data.
+
+Every report (terminal, JSON, JUnit, Gradescope, ...) is computed from these
+objects and nothing else, so all of them agree on the same numbers. The module
+imports neither torch nor the pack models: reports and the UI can use it
+without paying for torch, and a verdict read back from JSON (``tutor replay``,
+``tutor merge``) is the same object as a fresh one.
+
+The JSON shape is the contract of ``../shared/spec/cli.md``: the keys it names
+keep their meaning; everything else here is an extension.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    """How a graded run ended, in the order a report should rank them."""
+
+    PASSED = "passed"
+    FAILED = "failed"  # it ran; a check did not hold
+    ERROR = "error"  # the learner's code raised or would not load
+    TIMEOUT = "timeout"
+    CRASHED = "crashed"  # the process died: a signal, memory
+    REFUSED = "refused"  # the sandbox stopped a forbidden action
+
+
+@dataclass
+class CheckResult:
+    """One check on one case (``case`` is None for whole-task checks such as ``source``)."""
+
+    name: str
+    passed: bool
+    case: int | None = None
+    message: str = ""
+    # Renderer-friendly facts about the failure (tensor summaries, the
+    # differing index, ...). JSON-safe. Hidden cases never carry values here.
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CaseInfo:
+    """What a learner may know of a case: hidden random cases show shapes, not values."""
+
+    index: int
+    hidden: bool
+    args: dict[str, str]  # parameter -> short description ("float32[3, 4]", "2", ...)
+
+
+@dataclass
+class PackRef:
+    """Which pack graded this, precisely enough to replay it."""
+
+    id: str
+    version: str
+    hash: str
+
+
+@dataclass
+class Verdict:
+    task: str
+    status: Status
+    score: float
+    max_score: float
+    device: str
+    seed: int
+    duration_ms: int
+    checks: list[CheckResult] = field(default_factory=list)
+    stdout: str = ""
+    error: str | None = None
+    # Extensions of the contract.
+    title: str = ""
+    stderr: str = ""
+    cases: list[CaseInfo] = field(default_factory=list)
+    pack: PackRef | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    layers: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.status is Status.PASSED
+
+    def failed_checks(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.passed]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Verdict:
+        data = dict(data)
+        data["status"] = Status(data["status"])
+        data["checks"] = [CheckResult(**c) for c in data.get("checks", [])]
+        data["cases"] = [CaseInfo(**c) for c in data.get("cases", [])]
+        if data.get("pack") is not None:
+            data["pack"] = PackRef(**data["pack"])
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class WorkspaceResult:
+    """All verdicts of one workspace; totals are computed, never stored twice."""
+
+    workspace: str
+    verdicts: list[Verdict]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return round(sum(v.score for v in self.verdicts), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(v.max_score for v in self.verdicts), 6)
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for v in self.verdicts if v.passed)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "workspace": self.workspace,
+            "score": self.score,
+            "max_score": self.max_score,
+            "passed": self.passed,
+            "total": len(self.verdicts),
+            "warnings": list(self.warnings),
+            "tasks": [v.to_json() for v in self.verdicts],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> WorkspaceResult:
+        return cls(
+            workspace=data["workspace"],
+            verdicts=[Verdict.from_json(v) for v in data.get("tasks", [])],
+            warnings=list(data.get("warnings", [])),
+        )
