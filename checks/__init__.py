@@ -39,6 +39,7 @@ class Run:
     backward_error: str | None = None  # why the grader's backward could not run
     calls: list[str] = field(default_factory=list)  # torch functions and methods called, qualified
     ops: list[str] = field(default_factory=list)  # aten operators dispatched
+    grad_fns: list[str] = field(default_factory=list)  # autograd nodes behind the result
     # Storage identity: for each tensor path ("result", "result[0]", "input:x"), a storage key.
     storages: dict[str, int] = field(default_factory=dict)
 

@@ -1,0 +1,84 @@
+"""``aliasing``: each returned tensor shares storage with exactly what the reference's does.
+
+Storage identity is read from the payload's structure (which storage each
+tensor was sent on), so it is decided in the grader and cannot be faked by
+patching ``data_ptr`` in the learner's process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tutor.checks import CaseContext, Finding, Run
+from tutor.grading.compare import tensor_paths
+from tutor.i18n import Message
+
+SCOPE = "case"
+
+M_COPY = Message(
+    en="`{path}` should share storage with {expected} (be a view), but it is a copy."
+    " Indexing, slicing, `view`, `t()` and `transpose` return views; `clone()`, `contiguous()` on a"
+    " non-contiguous tensor, and `reshape` when it must, copy.",
+    zh="`{path}` 应当与 {expected} 共享存储（是一个视图），但它是副本。"
+    "索引、切片、`view`、`t()` 和 `transpose` 返回视图；`clone()`、对非连续张量调用 `contiguous()`，以及必要时的 `reshape` 会复制数据。",
+)
+M_VIEW = Message(
+    en="`{path}` should be a new tensor with its own storage, but it shares storage with {got}:"
+    " a later write to one would change the other. Use `clone()` to copy.",
+    zh="`{path}` 应当是拥有独立存储的新张量，但它与 {got} 共享存储：以后修改其中一个会影响另一个。请用 `clone()` 复制。",
+)
+M_OTHER = Message(
+    en="`{path}` shares storage with {got}, but it should share storage with {expected}.",
+    zh="`{path}` 与 {got} 共享存储，但它应当与 {expected} 共享存储。",
+)
+M_MISSING = Message(
+    en="`{path}` is not a tensor in your result, so its storage cannot be checked.",
+    zh="你的结果中 `{path}` 不是张量，无法检查它的存储。",
+)
+
+
+def sharing(run: Run) -> dict[str, list[str]]:
+    """For each returned tensor, the inputs and other outputs on the same storage."""
+    def key(t: Any) -> tuple[str, int]:
+        return (str(t.device), t.untyped_storage().data_ptr())
+
+    inputs = {name: key(t) for name, t in tensor_paths_of_inputs(run)}
+    outputs = tensor_paths(run.result)
+    found: dict[str, list[str]] = {}
+    for path, tensor in outputs:
+        k = key(tensor)
+        names = [f"`{name}`" for name, other in inputs.items() if other == k]
+        names += [f"`{p}`" for p, t in outputs if p != path and key(t) == k]
+        found[path] = sorted(names)
+    return found
+
+
+def tensor_paths_of_inputs(run: Run) -> list[tuple[str, Any]]:
+    return [(name, t) for name, value in run.inputs.items() for _, t in tensor_paths(value, name)]
+
+
+def _names(names: list[str], lang: str) -> str:
+    if not names:
+        return "nothing" if lang != "zh" else "任何张量"
+    return ", ".join(names)
+
+
+def check(ctx: CaseContext, options: Any) -> Finding | None:
+    expected = sharing(ctx.reference)
+    got = sharing(ctx.learner)
+    for path, want in expected.items():
+        if path not in got:
+            return Finding(M_MISSING(ctx.lang, path=path))
+        have = got[path]
+        if have == want:
+            continue
+        details = {"kind": "aliasing", "path": path, "expected_shares": [n.strip("`") for n in want],
+                   "got_shares": [n.strip("`") for n in have]}
+        if want and not have:
+            message = M_COPY(ctx.lang, path=path, expected=_names(want, ctx.lang))
+        elif have and not want:
+            message = M_VIEW(ctx.lang, path=path, got=_names(have, ctx.lang))
+        else:
+            message = M_OTHER(ctx.lang, path=path, got=_names(have, ctx.lang), expected=_names(want, ctx.lang))
+        return Finding(message, details)
+    return None

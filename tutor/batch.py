@@ -1,0 +1,148 @@
+"""Grading whole workspaces: many students, many tasks, one report.
+
+A task's timeout or crash costs that task only; the batch goes on. The report
+is rewritten after every workspace, so a batch killed halfway keeps what it
+had graded.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from tutor.errors import UserError
+from tutor.i18n import Message, resolve_lang
+from tutor.pack.loader import Pack, builtin_course, load_pack
+from tutor.verdict import Verdict, WorkspaceResult
+from tutor.workspace import Workspace
+
+M_NOT_WORKSPACE = Message(
+    en="{path} is not a tutor workspace (no .tutor/workspace.json)",
+    zh="{path} 不是 tutor 工作区（没有 .tutor/workspace.json）",
+)
+M_BAD_REPORT = Message(en="{path}: not a tutor JSON report: {why}", zh="{path}：不是 tutor 的 JSON 报告：{why}")
+M_REPLAY_SAME = Message(en="{task}: same verdict ({status}).", zh="{task}：结论相同（{status}）。")
+M_REPLAY_DIFF = Message(en="{task}: the verdict differs:", zh="{task}：结论不同：")
+M_FS_LAYER = Message(
+    en="WARNING: no file-system sandbox layer is active on this machine (Landlock unavailable):"
+    " learner code could read files the grader can read. Grade inside a container or VM.",
+    zh="警告：本机没有可用的文件系统沙箱层（Landlock 不可用）：学生代码可能读取评分程序能读的文件。请在容器或虚拟机中评分。",
+)
+
+
+def _pack_for(workspace: Workspace, explicit: Pack | None) -> Pack:
+    if explicit is not None:
+        return explicit
+    record = workspace.pack_record()
+    path = record.pack_path(workspace.root)
+    return load_pack(path if path is not None else builtin_course())
+
+
+def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: Path | None, jobs: int,
+                     device: str, seed: int | None, lang: str | None, shard: str | None) -> list[WorkspaceResult]:
+    """Grade each workspace with its pack (or ``pack``), write the report, return the results."""
+    from tutor.grading.engine import Grader
+    from tutor.reports import render
+    from tutor.reports.shard import select_shard
+
+    language = resolve_lang(lang)
+    explicit = load_pack(pack) if pack is not None else None
+    workspaces = []
+    for path in paths:
+        ws = Workspace.find(path) if path.is_dir() else None
+        if ws is None or ws.root.resolve() != path.resolve():
+            raise UserError(M_NOT_WORKSPACE(language, path=path))
+        workspaces.append(ws)
+    if shard is not None:
+        try:
+            workspaces = select_shard(workspaces, shard, key=lambda w: str(w.root))
+        except ValueError as exc:
+            raise UserError(f"--shard: {exc}") from None
+    results: list[WorkspaceResult] = []
+    bar = _progress(fmt, output)
+    with Grader(device=device, jobs=jobs, lang=language) as grader:
+        if "landlock" not in grader.layers() or not grader.layers()["landlock"].startswith("active"):
+            print(M_FS_LAYER(language), file=sys.stderr)
+        total = sum(len(_pack_for(ws, explicit).task_ids()) for ws in workspaces)
+        task_bar = bar.add_task("grading", total=total) if bar else None
+        if bar:
+            bar.start()
+        try:
+            for ws in workspaces:
+                ws_pack = _pack_for(ws, explicit)
+                warnings = ws.pack_warnings(ws_pack, language)
+                for warning in warnings:
+                    print(f"{ws.root}: {warning}", file=sys.stderr)
+                items = [(ws_pack, task_id, ws.exercise_path(task_id), seed) for task_id in ws_pack.task_ids()]
+                verdicts: list[Verdict] = []
+                for verdict in grader.grade_many(items):
+                    verdicts.append(verdict)
+                    if bar:
+                        bar.advance(task_bar)
+                results.append(WorkspaceResult(str(ws.root), verdicts, warnings))
+                if output is not None:
+                    _write(render(fmt, results) if fmt not in _SINGLE else render(fmt, results[-1:]), output)
+        finally:
+            if bar:
+                bar.stop()
+    if output is None:
+        sys.stdout.write(render(fmt, results))
+    return results
+
+
+_SINGLE = {"gradescope", "prairielearn", "exercism"}
+
+
+def _write(text: str, output: Path) -> None:
+    from tutor.workspace.atomic import atomic_write
+
+    atomic_write(output, text if text.endswith("\n") else text + "\n")
+
+
+def _progress(fmt: str, output: Path | None) -> Any:
+    """A progress bar on a terminal (stderr), never mixed into a machine-readable report."""
+    if not sys.stderr.isatty() or (fmt != "text" and output is None):
+        return None
+    from rich.progress import Progress
+
+    return Progress(transient=True, console=None)
+
+
+def read_report(path: Path) -> list[WorkspaceResult]:
+    from tutor.reports.json import parse
+
+    try:
+        return parse(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(M_BAD_REPORT(resolve_lang(None), path=path, why=exc)) from None
+
+
+def replay_report(path: Path, *, pack: Path | None, lang: str | None) -> bool:
+    """Re-grade each recorded verdict with its seed and device; True when all come out the same."""
+    from tutor.grading.engine import Grader
+    from tutor.reports.compare import environment_differences, same_verdict
+
+    language = resolve_lang(lang)
+    results = read_report(path)
+    explicit = load_pack(pack) if pack is not None else None
+    all_same = True
+    for result in results:
+        root = Path(result.workspace) if result.workspace else Path.cwd()
+        ws = Workspace.find(root)
+        for old in result.verdicts:
+            ws_pack = explicit or (_pack_for(ws, None) if ws else load_pack(builtin_course()))
+            file = ws.exercise_path(old.task) if ws else root
+            with Grader(device=old.device, jobs=1, lang=language) as grader:
+                new = grader.grade(ws_pack, old.task, file, seed=old.seed)
+            differences = same_verdict(old, new)
+            if old.pack and ws_pack.hash != old.pack.hash:
+                differences.append(f"pack hash {old.pack.hash} -> {ws_pack.hash}")
+            if differences:
+                all_same = False
+                print(M_REPLAY_DIFF(language, task=old.task))
+                for line in differences + environment_differences(old, new):
+                    print(f"  - {line}")
+            else:
+                print(M_REPLAY_SAME(language, task=old.task, status=new.status.value))
+    return all_same

@@ -1,0 +1,463 @@
+"""Grading one task: learner file + pack -> a Verdict.
+
+    read and pre-check the source (syntax, refusal)  ->  make inputs from a seed
+    ->  run the reference here  ->  run the learner in the sandbox
+    ->  decode and validate what came back  ->  checks  ->  verdict
+
+Everything the learner's process sends is parsed here, strictly; everything
+is compared here. The sandbox only runs code and reports.
+"""
+
+from __future__ import annotations
+
+import platform
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import torch
+
+import tutor.checks as contract
+import tutor
+from tutor.checks import CaseContext, Finding, Run
+from tutor import pycode
+from tutor.errors import UserError
+from tutor.grading import refusal
+from tutor.grading.inputs import CaseInputs, make_cases
+from tutor.grading.pool import Pool, RunResult
+from tutor.grading.reference import TORCH_STATE, Reference
+from tutor.i18n import Message
+from tutor.jail import wire
+from tutor.pack.loader import Pack
+from tutor.pack.models import Task
+from tutor.verdict import CaseInfo, CheckResult, PackRef, Status, Verdict
+
+MAX_SOURCE_BYTES = 1 << 20
+MAX_RESULT_BYTES = 64 << 20
+STARTUP_ALLOWANCE = 2.0  # seconds a child needs before the first case starts
+
+M_NO_FILE = Message(en="No file at {path}.", zh="找不到文件 {path}。")
+M_NOT_UTF8 = Message(
+    en="{path} is not UTF-8 text (a bad byte at position {pos}); save it as UTF-8.",
+    zh="{path} 不是 UTF-8 文本（第 {pos} 个字节有误）；请以 UTF-8 保存。",
+)
+M_TOO_BIG = Message(en="{path} is larger than 1 MiB.", zh="{path} 超过 1 MiB。")
+M_TIMEOUT = Message(
+    en="Your code ran past the time limit ({limit:g} s per case) on case {case}: look for a loop that never ends.",
+    zh="你的代码在第 {case} 个用例上超过了时间限制（每个用例 {limit:g} 秒）：检查是否有永不结束的循环。",
+)
+M_CRASHED = Message(
+    en="The process running your code died ({how}) before it finished. {hint}",
+    zh="运行你代码的进程在完成前终止了（{how}）。{hint}",
+)
+M_MEMORY_HINT = Message(
+    en="It may have used too much memory (the limit is {mb} MiB) or crashed torch.",
+    zh="可能是占用了过多内存（上限 {mb} MiB），或让 torch 崩溃了。",
+)
+M_EXIT_HINT = Message(
+    en="Did your code call sys.exit() or os._exit()?",
+    zh="你的代码是否调用了 sys.exit() 或 os._exit()？",
+)
+M_TOO_LARGE = Message(
+    en="Your result is too large to grade (over {mb} MiB of tensor data).",
+    zh="你的结果太大，无法评分（张量数据超过 {mb} MiB）。",
+)
+M_INCONSISTENT = Message(
+    en="The sandbox received an inconsistent result ({why}); the run cannot be trusted.",
+    zh="沙箱收到了前后矛盾的结果（{why}）；这次运行不可信。",
+)
+M_REFUSED = Message(
+    en="The sandbox refused {reason} ({event}). Exercises only need tensor operations.",
+    zh="沙箱拒绝了{reason}（{event}）。练习只需要张量运算。",
+)
+M_CASE_ERROR = Message(
+    en="Your code raised an error on case {case} ({args}):\n{trace}",
+    zh="你的代码在第 {case} 个用例（{args}）上抛出了错误：\n{trace}",
+)
+M_DEVICE = Message(
+    en="This task is not graded on {device} (it runs on {allowed}).",
+    zh="此题不在 {device} 上评分（可用设备：{allowed}）。",
+)
+M_NO_CUDA = Message(
+    en="CUDA was asked for (--device cuda), but torch {version} sees no CUDA device on this machine.",
+    zh="指定了 CUDA（--device cuda），但 torch {version} 在本机上找不到 CUDA 设备。",
+)
+M_EMPTY_TRACE = Message(
+    en="the op recording came back empty for a computed result",
+    zh="计算出的结果却没有任何运算记录",
+)
+
+
+def check_device(device: str, lang: str) -> None:
+    """Refuse an unusable device up front, with one clear line (exit 2)."""
+    if device not in ("cpu", "cuda"):
+        raise UserError(f"--device must be cpu or cuda, not {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UserError(M_NO_CUDA(lang, version=torch.__version__))
+
+
+@dataclass
+class _Outcome:
+    """The learner's run, read from the result channel."""
+
+    layers: list[str] = field(default_factory=list)
+    refused: tuple[str, str] | None = None
+    load_error: str | None = None
+    runs: dict[int, Run] = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)
+    started: list[int] = field(default_factory=list)
+    done: bool = False
+    inconsistent: str | None = None
+
+
+class Grader:
+    """Grades tasks; owns the warm sandbox workers (``jobs`` of them) until closed."""
+
+    def __init__(self, device: str = "cpu", jobs: int = 1, lang: str = "en") -> None:
+        check_device(device, lang)
+        self.device = device
+        self.jobs = max(1, jobs)
+        self.lang = lang
+        self.pool = Pool(device, self.jobs)
+        self._references: dict[tuple[str, str], Reference] = {}
+        self._ref_lock = threading.Lock()
+
+    def __enter__(self) -> Grader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def layers(self) -> dict[str, str]:
+        return self.pool.layers()
+
+    # ------------------------------------------------------------ public
+
+    def grade_many(self, items: Iterable[tuple[Pack, str, Path, int | None]]) -> Iterator[Verdict]:
+        """Grade many tasks, ``jobs`` at a time, yielding verdicts in the order given."""
+        items = list(items)
+        if self.jobs == 1:
+            for pack, task_id, path, seed in items:
+                yield self.grade(pack, task_id, path, seed=seed)
+            return
+        with ThreadPoolExecutor(self.jobs) as executor:
+            futures = [executor.submit(self.grade, p, t, f, seed=s) for p, t, f, s in items]
+            for future in futures:
+                yield future.result()
+
+    def grade(self, pack: Pack, task_id: str, path: Path, *, seed: int | None = None) -> Verdict:
+        found = pack.find(task_id)
+        if found is None:
+            raise UserError(f"no task {task_id!r} in pack {pack.id} (tasks look like lesson-id/task-id)")
+        _, task = found
+        seed = secrets.randbelow(2**31) if seed is None else int(seed)
+        started = time.monotonic()
+        verdict = self._grade(pack, task_id, task, Path(path), seed)
+        verdict.duration_ms = int((time.monotonic() - started) * 1000)
+        return verdict
+
+    # ------------------------------------------------------------ steps
+
+    def _blank(self, pack: Pack, task_id: str, task: Task, seed: int) -> Verdict:
+        return Verdict(
+            task=task_id, status=Status.ERROR, score=0.0, max_score=float(task.points), device=self.device,
+            seed=seed, duration_ms=0, title=task.title.get(self.lang),
+            pack=PackRef(pack.id, pack.version, pack.hash),
+            versions={"torch": torch.__version__, "tutor": tutor.__version__, "python": platform.python_version()},
+        )
+
+    def _grade(self, pack: Pack, task_id: str, task: Task, path: Path, seed: int) -> Verdict:
+        verdict = self._blank(pack, task_id, task, seed)
+        lang = self.lang
+        if self.device not in task.devices:
+            verdict.error = M_DEVICE(lang, device=self.device, allowed=", ".join(task.devices))
+            return verdict
+        source = self._read_source(path, verdict)
+        if source is None:
+            return verdict
+        tree = pycode.parse(source, str(path))
+        if isinstance(tree, pycode.SyntaxProblem):
+            verdict.error = _syntax_error(path, source, tree)
+            return verdict
+        if not task.allow_internals:
+            reason = refusal.refusal(tree, lang)
+            if reason:
+                verdict.status = Status.REFUSED
+                verdict.error = reason
+                return verdict
+
+        reference = self._reference(pack, task_id, task)
+        backward = list(task.check("backward").options) if task.check("backward") else []
+        with TORCH_STATE:
+            cases = make_cases(task_id, task, seed, self.device)
+            verdict.cases = [CaseInfo(c.index, c.hidden, c.described) for c in cases]
+            ref_runs, upstreams = [], []
+            for case in cases:
+                run, upstream = reference.run(_copy(case.args, self.device), case.index, backward, case.seed)
+                ref_runs.append(run)
+                upstreams.append(upstream)
+            payload = {"cases": [{"args": c.args, "backward": backward, "upstream": u} for c, u in zip(cases, upstreams)]}
+            doc, blob = wire.encode(payload)
+        job = {
+            "source": source,
+            "filename": str(path.resolve()),
+            "entry": task.entry,
+            "module": path.stem.replace("-", "_"),
+            "device": self.device,
+            "record": bool(task.check("forbid") or task.check("require")),
+            "allow_internals": task.allow_internals,
+            "deadline": task.timeout * len(cases) + STARTUP_ALLOWANCE,
+            "case_timeout": task.timeout,
+            "startup": STARTUP_ALLOWANCE,
+            "memory_mb": task.memory_mb,
+            "max_result_bytes": MAX_RESULT_BYTES,
+            "payload": doc,
+        }
+        result = self.pool.run(job, blob)
+        verdict.stdout = result.stdout
+        verdict.stderr = result.stderr
+        outcome = _read_outcome(result, len(cases), self.device)
+        verdict.layers = outcome.layers
+        self._judge(verdict, pack, task, cases, ref_runs, outcome, result, source)
+        return verdict
+
+    def _read_source(self, path: Path, verdict: Verdict) -> str | None:
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            verdict.error = M_NO_FILE(self.lang, path=path)
+            return None
+        if len(raw) > MAX_SOURCE_BYTES:
+            verdict.error = M_TOO_BIG(self.lang, path=path)
+            return None
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            verdict.error = M_NOT_UTF8(self.lang, path=path, pos=exc.start)
+            return None
+
+    def _reference(self, pack: Pack, task_id: str, task: Task) -> Reference:
+        key = (pack.hash, task_id)
+        with self._ref_lock:
+            if key not in self._references:
+                self._references[key] = Reference(task_id, task.solution, task.entry, pack.locate(task_id, "solution"))
+            return self._references[key]
+
+    def _judge(self, verdict: Verdict, pack: Pack, task: Task, cases: list[CaseInputs], ref_runs: list[Run],
+               outcome: _Outcome, result: RunResult, source: str) -> None:
+        lang = self.lang
+        if outcome.refused:
+            verdict.status = Status.REFUSED
+            verdict.error = M_REFUSED(lang, reason=outcome.refused[1], event=outcome.refused[0])
+            return
+        if outcome.inconsistent:
+            verdict.status = Status.REFUSED
+            verdict.error = M_INCONSISTENT(lang, why=outcome.inconsistent)
+            return
+        if outcome.load_error is not None:
+            verdict.status = Status.ERROR
+            verdict.error = outcome.load_error
+            return
+
+        case_checks = [c for c in task.checks if _scope(c.kind) == "case"]
+        task_checks = [c for c in task.checks if _scope(c.kind) == "task"]
+        passed_cases = 0
+        for case, ref_run in zip(cases, ref_runs):
+            run = outcome.runs.get(case.index)
+            if run is None:
+                continue
+            ctx = CaseContext(task_id=verdict.task, case=case.index, hidden=case.hidden, args=case.args,
+                              learner=run, reference=ref_run,
+                              tolerance=(task.tolerance.rtol, task.tolerance.atol) if task.tolerance else None,
+                              device=self.device, lang=lang, source=source, entry=task.entry)
+            ok = True
+            for spec in case_checks:
+                finding = _run_check(spec, ctx, pack)
+                if finding is None and spec.kind in ("forbid",) and _trace_suspicious(run, ctx):
+                    verdict.status = Status.REFUSED
+                    verdict.error = M_INCONSISTENT(lang, why=M_EMPTY_TRACE(lang))
+                    return
+                verdict.checks.append(self._result(spec.kind, finding, case.index, task))
+                ok = ok and finding is None
+            passed_cases += ok
+        task_ok = True
+        if task_checks:
+            ctx = CaseContext(task_id=verdict.task, case=0, hidden=False, args={}, learner=Run(), reference=Run(),
+                              tolerance=None, device=self.device, lang=lang, source=source, entry=task.entry)
+            for spec in task_checks:
+                finding = _run_check(spec, ctx, pack)
+                verdict.checks.append(self._result(spec.kind, finding, None, task))
+                task_ok = task_ok and finding is None
+
+        all_ran = len(outcome.runs) == len(cases)
+        if result.worker_lost:
+            verdict.status = Status.CRASHED
+            verdict.error = M_CRASHED(lang, how=result.worker_lost, hint="")
+        elif result.timed_out:
+            pending = [i for i in range(len(cases)) if i not in outcome.runs and i not in outcome.errors]
+            verdict.status = Status.TIMEOUT
+            verdict.error = M_TIMEOUT(lang, limit=task.timeout, case=pending[0] if pending else len(cases) - 1)
+        elif result.result_overflow:
+            verdict.status = Status.CRASHED
+            verdict.error = M_TOO_LARGE(lang, mb=MAX_RESULT_BYTES >> 20)
+        elif outcome.errors:
+            index = min(outcome.errors)
+            verdict.status = Status.ERROR
+            verdict.error = M_CASE_ERROR(lang, case=index, args=_case_args(cases[index]), trace=outcome.errors[index])
+        elif not outcome.done or not all_ran:
+            how = _exit_text(result.exit_code)
+            hint = M_MEMORY_HINT(lang, mb=task.memory_mb) if result.exit_code < 0 else M_EXIT_HINT(lang)
+            verdict.status = Status.CRASHED
+            verdict.error = M_CRASHED(lang, how=how, hint=hint)
+        elif task_ok and passed_cases == len(cases):
+            verdict.status = Status.PASSED
+        else:
+            verdict.status = Status.FAILED
+
+        if verdict.status is Status.PASSED:
+            verdict.score = float(task.points)
+        elif task.partial and task_ok and cases:
+            verdict.score = round(task.points * passed_cases / len(cases), 2)
+
+    def _result(self, kind: str, finding: Finding | None, case: int | None, task: Task) -> CheckResult:
+        if finding is None:
+            return CheckResult(kind, True, case)
+        message = finding.message
+        feedback = task.feedback.get(kind)
+        if feedback is not None:
+            message = f"{message}\n{feedback.get(self.lang)}"
+        return CheckResult(kind, False, case, message, finding.details)
+
+
+def _scope(kind: str) -> str:
+    return getattr(_check_module(kind), "SCOPE", "case")
+
+
+def _check_module(kind: str) -> Any:
+    import importlib
+
+    return importlib.import_module(f"{contract.__name__}.{kind}")
+
+
+def _run_check(spec: Any, ctx: CaseContext, pack: Pack) -> Finding | None:
+    module = _check_module(spec.kind)
+    if spec.kind == "custom":
+        return module.run(module.load(pack.root, spec.options), ctx, None, spec.options)
+    outcome = module.check(ctx, spec.options)
+    return outcome
+
+
+def _trace_suspicious(run: Run, ctx: CaseContext) -> bool:
+    """A computed tensor result with no recorded op at all means the recording was tampered with."""
+    from tutor.grading.compare import tensor_paths
+
+    results = tensor_paths(run.result)
+    if not results or run.calls or run.ops:
+        return False
+    inputs = {t.untyped_storage().data_ptr() for _, v in run.inputs.items() for _, t in tensor_paths(v, "")}
+    return any(t.untyped_storage().data_ptr() not in inputs for _, t in results)
+
+
+def _copy(args: dict[str, Any], device: str) -> dict[str, Any]:
+    """An independent copy of the inputs, storage sharing and layout included."""
+    doc, blob = wire.encode(args)
+    return wire.decode(doc, blob, device=device)
+
+
+def _case_args(case: CaseInputs) -> str:
+    return ", ".join(f"{k}: {v.split(' = ')[0]}" for k, v in case.described.items())[:300]
+
+
+def _exit_text(code: int) -> str:
+    if code < 0:
+        import signal
+
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+def _syntax_error(path: Path, source: str, problem: pycode.SyntaxProblem) -> str:
+    lines = source.splitlines()
+    text = lines[problem.line - 1] if 0 < problem.line <= len(lines) else ""
+    caret = " " * (max(problem.column, 1) - 1 + 4) + "^"
+    return f'  File "{path}", line {problem.line}\n    {text}\n{caret}\nSyntaxError: {problem.message}'
+
+
+def _read_outcome(result: RunResult, ncases: int, device: str) -> _Outcome:
+    """Parse the child's result channel strictly; anything out of order is inconsistent."""
+    outcome = _Outcome()
+    try:
+        frames = wire.split_frames(result.result)
+    except wire.WireError as exc:
+        outcome.inconsistent = str(exc)
+        return outcome
+    expected = 0
+    for header, blob in frames:
+        kind = header.get("kind")
+        if kind == "layers":
+            outcome.layers = ["process", "environment", "audit"] + [
+                str(x) for x in header.get("active", []) if isinstance(x, str)
+            ]
+        elif kind == "refused":
+            outcome.refused = outcome.refused or (str(header.get("event"))[:80], str(header.get("reason"))[:200])
+        elif kind == "load_error":
+            outcome.load_error = str(header.get("error", ""))[:8000]
+        elif kind == "case_start":
+            outcome.started.append(header.get("case", -1))
+        elif kind == "case":
+            index = header.get("case")
+            if index != expected or outcome.done:
+                outcome.inconsistent = "case results out of order"
+                return outcome
+            expected += 1
+            if "error" in header:
+                outcome.errors[index] = str(header["error"])[:8000]
+                continue
+            try:
+                value = wire.decode(header.get("payload"), blob, device=device, max_bytes=MAX_RESULT_BYTES)
+                outcome.runs[index] = _as_run(value, header)
+            except (wire.WireError, KeyError, TypeError) as exc:
+                outcome.inconsistent = f"case {index}: {exc}"
+                return outcome
+        elif kind == "done":
+            outcome.done = True
+        else:
+            outcome.inconsistent = "unknown frame"
+            return outcome
+    if expected > ncases:
+        outcome.inconsistent = "more results than cases"
+    return outcome
+
+
+def _as_run(value: Any, header: dict[str, Any]) -> Run:
+    if not isinstance(value, dict) or set(value) != {"result", "inputs", "grads", "backward_grads"}:
+        raise wire.WireError("result payload has the wrong shape")
+
+    def names(key: str) -> list[str]:
+        raw = header.get(key) or []
+        return [str(x)[:200] for x in raw[:20_000]] if isinstance(raw, list) else []
+
+    for key in ("inputs", "grads", "backward_grads"):
+        if not isinstance(value[key], dict):
+            raise wire.WireError(f"{key} is not a mapping")
+    error = header.get("backward_error")
+    return Run(
+        result=value["result"],
+        inputs=value["inputs"],
+        grads=value["grads"],
+        backward_grads=value["backward_grads"],
+        backward_error=str(error)[:2000] if error else None,
+        calls=names("calls"),
+        ops=names("ops"),
+        grad_fns=names("grad_fns"),
+    )

@@ -1,0 +1,136 @@
+"""Value specs to concrete inputs, reproducibly from a seed.
+
+The grader makes every input; the learner's process only receives copies. The
+same (task, seed) always gives the same inputs on every machine: random values
+are drawn on the CPU from a seeded generator and then moved to the grading
+device, so a verdict can be replayed anywhere, and CPU and CUDA runs grade the
+same numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from tutor.pack.models import (
+    DeviceValue,
+    DtypeValue,
+    GeneratorValue,
+    RandomTensor,
+    Task,
+    TensorBase,
+    TensorValues,
+)
+
+
+@dataclass(frozen=True)
+class CaseInputs:
+    index: int
+    hidden: bool
+    seed: int
+    args: dict[str, Any]
+    described: dict[str, str]  # what the learner may see of each argument
+
+
+def derive_seed(*parts: object) -> int:
+    """A 63-bit seed from any parts, stable across runs, machines and Python versions."""
+    digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+def make_cases(task_id: str, task: Task, run_seed: int, device: str) -> list[CaseInputs]:
+    """Fixed cases (stable, from the task's own seed), then hidden random ones (from ``run_seed``)."""
+    cases = []
+    for i, case in enumerate(task.cases):
+        seed = derive_seed("fixed", task_id, i)
+        dims = _draw_dims(task.dims, case.pinned, seed)
+        args = {name: build(spec, dims, seed + k, device) for k, (name, spec) in enumerate(case.args.items())}
+        cases.append(CaseInputs(i, False, seed, args, {n: describe(v, hidden=False) for n, v in args.items()}))
+    templates = task.random_template() or []
+    for j in range(task.random_cases):
+        index = len(task.cases) + j
+        seed = derive_seed("random", task_id, run_seed, j)
+        template = templates[j % len(templates)]
+        dims = _draw_dims(task.dims, {}, seed)
+        args = {name: build(spec, dims, seed + k, device) for k, (name, spec) in enumerate(template.items())}
+        cases.append(CaseInputs(index, True, seed, args, {n: describe(v, hidden=True) for n, v in args.items()}))
+    return cases
+
+
+def _draw_dims(ranges: dict[str, tuple[int, int]], pinned: dict[str, int], seed: int) -> dict[str, int]:
+    rng = random.Random(seed)
+    dims = {name: rng.randint(low, high) for name, (low, high) in sorted(ranges.items())}
+    dims.update(pinned)
+    return dims
+
+
+def build(spec: Any, dims: dict[str, int], seed: int, device: str) -> Any:
+    """One argument's value on the grading device."""
+    if isinstance(spec, TensorValues):
+        dtype = getattr(torch, spec.dtype) if spec.dtype else None
+        return _finish(torch.tensor(spec.values, dtype=dtype), spec, seed, device)
+    if isinstance(spec, RandomTensor):
+        return _finish(_draw(spec, [dims[d] if isinstance(d, str) else d for d in spec.shape], seed), spec, seed, device)
+    if isinstance(spec, DtypeValue):
+        return getattr(torch, spec.dtype)
+    if isinstance(spec, GeneratorValue):
+        gen = torch.Generator(device=device)
+        gen.manual_seed(spec.generator)
+        return gen
+    if isinstance(spec, DeviceValue):
+        return torch.device(device)
+    return spec
+
+
+def _draw(spec: RandomTensor, shape: list[int], seed: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    low, high = spec.bounds()
+    if spec.dist == "normal":
+        values = torch.randn(shape, generator=gen, dtype=torch.float64)
+    elif spec.dist == "uniform":
+        values = low + (high - low) * torch.rand(shape, generator=gen, dtype=torch.float64)
+    elif spec.dist == "int":
+        values = torch.randint(int(low), int(high), shape, generator=gen, dtype=torch.int64)
+    else:
+        values = torch.rand(shape, generator=gen) < 0.5
+    default = {"normal": "float32", "uniform": "float32", "int": "int64", "bool": "bool"}[spec.dist]
+    return values.to(getattr(torch, spec.dtype or default))
+
+
+def _finish(t: torch.Tensor, spec: TensorBase, seed: int, device: str) -> torch.Tensor:
+    """Apply layout, device and requires_grad: same values, the memory layout asked for."""
+    target = device if spec.device == "grading" else "cpu"
+    t = t.to(target)
+    if spec.layout == "transposed" and t.dim() >= 2:
+        t = t.transpose(-1, -2).contiguous().transpose(-1, -2)
+    elif spec.layout == "sliced" and t.dim() >= 1:
+        # Every other element of a wider buffer, starting at an offset; the
+        # gaps hold noise so code that reads raw storage gets caught.
+        width = t.shape[-1]
+        gen = torch.Generator().manual_seed(seed ^ 0x5EED)
+        noise = torch.randint(-99, 99, (*t.shape[:-1], 2 * width + 1), generator=gen).to(t.dtype).to(target)
+        noise[..., 1::2] = t
+        t = noise[..., 1::2]
+    if spec.requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def describe(value: Any, *, hidden: bool) -> str:
+    """A short description for feedback: values only for visible cases."""
+    if isinstance(value, torch.Tensor):
+        layout = "" if value.is_contiguous() else ", non-contiguous"
+        grad = ", requires_grad" if value.requires_grad else ""
+        head = f"{str(value.dtype).replace('torch.', '')}{list(value.shape)}{layout}{grad}"
+        if hidden or value.numel() > 64:
+            return head
+        return f"{head} = {value.detach().cpu().tolist()}"
+    if isinstance(value, torch.Generator):
+        return f"torch.Generator(seed={value.initial_seed()})"
+    if hidden:
+        return type(value).__name__
+    return repr(value)[:200]

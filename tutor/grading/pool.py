@@ -1,0 +1,183 @@
+"""The grader's side of the sandbox: warm workers, started lazily, restarted when they die.
+
+Each ``Worker`` is one zygote process (``tutor.jail.zygote``), started fresh
+with ``python -I`` and an empty environment: never forked from the grader,
+which holds references and the caller's secrets. A ``Pool`` keeps one worker
+per job slot; a worker serves one job at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tutor
+from tutor.jail import wire
+
+START_TIMEOUT = 120.0  # importing torch on a cold, busy machine can take a while
+GRACE = 10.0  # the zygote enforces job deadlines; this only guards the zygote itself
+
+
+@dataclass
+class RunResult:
+    """What the zygote saw of one job: process facts plus the raw result channel bytes."""
+
+    exit_code: int
+    timed_out: bool
+    stdout: str
+    stderr: str
+    result: bytes
+    result_overflow: bool = False
+    duration_ms: int = 0
+    worker_lost: str | None = None  # the zygote itself died or hung
+    layers: list[str] = field(default_factory=list)
+
+
+def worker_env(device: str) -> dict[str, str]:
+    """The whole environment a worker gets: nothing of the caller's (no tokens, no paths)."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "MALLOC_ARENA_MAX": "2",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        # Lets torch ask about CUDA without creating a context, so children can fork.
+        "PYTORCH_NVML_BASED_CUDA_CHECK": "1",
+    }
+    if device.startswith("cuda") and "CUDA_VISIBLE_DEVICES" in os.environ:
+        env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    return env
+
+
+class Worker:
+    def __init__(self, device: str, scratch_root: Path) -> None:
+        self.device = device
+        self.scratch_root = scratch_root
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.info: dict[str, Any] = {}
+
+    def start(self) -> None:
+        package_parent = str(Path(tutor.__file__).resolve().parent.parent)
+        bootstrap = (
+            "import sys; sys.path.insert(0, sys.argv[1]); "
+            "from tutor.jail.zygote import main; main()"
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", bootstrap, package_parent],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=worker_env(self.device),
+            cwd=self.scratch_root,
+            start_new_session=True,
+        )
+        wire.write_frame(self.proc.stdin, {"op": "init", "scratch_root": str(self.scratch_root)})
+        ready = self._read(START_TIMEOUT)
+        if ready is None or ready[0].get("op") != "ready":
+            self.stop()
+            raise RuntimeError("the sandbox worker did not start")
+        self.info = ready[0]
+
+    def _read(self, timeout: float) -> tuple[dict[str, Any], bytes] | None:
+        """Read one frame, giving up (and killing the worker) after ``timeout``."""
+        assert self.proc is not None and self.proc.stdout is not None
+        timer = threading.Timer(timeout, self._kill)
+        timer.start()
+        try:
+            return wire.read_frame(self.proc.stdout)
+        except (OSError, ValueError):
+            return None
+        finally:
+            timer.cancel()
+
+    def run(self, job: dict[str, Any], blob: bytes) -> RunResult:
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            wire.write_frame(self.proc.stdin, {"op": "run", **job}, blob)
+        except OSError:
+            self.stop()
+            return RunResult(-1, False, "", "", b"", worker_lost="the sandbox worker stopped")
+        reply = self._read(float(job["deadline"]) + GRACE)
+        if reply is None:
+            self.stop()
+            return RunResult(-1, False, "", "", b"", worker_lost="the sandbox worker stopped answering")
+        header, result = reply
+        return RunResult(
+            exit_code=int(header["exit_code"]),
+            timed_out=bool(header["timed_out"]),
+            stdout=str(header["stdout"]),
+            stderr=str(header["stderr"]),
+            result=result,
+            result_overflow=bool(header["result_overflow"]),
+            duration_ms=int(header["duration_ms"]),
+        )
+
+    def _kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+        except OSError:
+            pass
+        self._kill()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self.proc = None
+
+
+class Pool:
+    """``size`` workers, each serving one job at a time; started on first use."""
+
+    def __init__(self, device: str = "cpu", size: int = 1) -> None:
+        self.device = device
+        self.scratch_root = Path(tempfile.mkdtemp(prefix="tutor-sandbox-"))
+        os.chmod(self.scratch_root, 0o700)
+        self._free: list[Worker] = [Worker(device, self.scratch_root) for _ in range(max(1, size))]
+        self._all = list(self._free)
+        self._lock = threading.Condition()
+
+    def run(self, job: dict[str, Any], blob: bytes) -> RunResult:
+        with self._lock:
+            while not self._free:
+                self._lock.wait()
+            worker = self._free.pop()
+        try:
+            return worker.run(job, blob)
+        finally:
+            with self._lock:
+                self._free.append(worker)
+                self._lock.notify()
+
+    def layers(self) -> dict[str, str]:
+        """The containment layers the workers report (starting one if none runs yet)."""
+        worker = self._all[0]
+        if worker.proc is None:
+            worker.start()
+        return dict(worker.info.get("layers", {}))
+
+    def close(self) -> None:
+        for worker in self._all:
+            worker.stop()
+        shutil.rmtree(self.scratch_root, ignore_errors=True)

@@ -1,0 +1,83 @@
+"""Running the instructor's reference, in the grader, on its own copy of the inputs.
+
+The reference is trusted code and never enters the sandbox (so no learner
+process can hold it). It runs under a guard that restores torch's global
+state afterwards: a reference that sets the default dtype, say, must not
+change how the next task is graded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any, Callable, Iterator
+
+import torch
+
+from tutor.checks import Run
+from tutor.errors import PackError, Problem
+from tutor.grading.inputs import derive_seed
+from tutor.jail.harness import tensors_in
+
+# Inputs, references and upstream gradients touch torch's global state
+# (default dtype, grad mode, RNG); one task at a time in the grader.
+TORCH_STATE = threading.RLock()
+
+
+@contextlib.contextmanager
+def torch_state_guard() -> Iterator[None]:
+    dtype = torch.get_default_dtype()
+    grad = torch.is_grad_enabled()
+    rng = torch.random.get_rng_state()
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(dtype)
+        torch.set_grad_enabled(grad)
+        torch.random.set_rng_state(rng)
+
+
+class Reference:
+    """A task's solution, compiled once per grader."""
+
+    def __init__(self, task_id: str, solution: str, entry: str, where: Any) -> None:
+        namespace: dict[str, Any] = {"__name__": f"reference_{task_id.replace('/', '_').replace('-', '_')}"}
+        filename = f"<reference of {task_id}>"
+        try:
+            with torch_state_guard():
+                exec(compile(solution, filename, "exec"), namespace)  # noqa: S102 - trusted pack code
+        except Exception as exc:  # noqa: BLE001 - a broken pack is reported, not raised through
+            raise PackError([Problem(where, f"the solution fails to load: {type(exc).__name__}: {exc}")]) from None
+        self.func: Callable[..., Any] = namespace[entry]
+        self.task_id = task_id
+        self.where = where
+
+    def run(self, args: dict[str, Any], case_index: int, backward: list[str], case_seed: int) -> tuple[Run, list[Any]]:
+        """Call the reference; returns its Run and the upstream gradients drawn for backward."""
+        with torch_state_guard():
+            try:
+                result = self.func(**args)
+            except Exception as exc:  # noqa: BLE001
+                raise PackError(
+                    [Problem(self.where, f"the solution raises on case {case_index}: {type(exc).__name__}: {exc}")]
+                ) from None
+            grads = {n: (None if v.grad is None else v.grad.clone()) for n, v in args.items() if isinstance(v, torch.Tensor)}
+            run = Run(result=result, inputs=args, grads=grads)
+            upstream: list[Any] = []
+            if backward:
+                outputs = [t for t in tensors_in(result) if t.requires_grad]
+                gen = torch.Generator().manual_seed(derive_seed(case_seed, "upstream"))
+                upstream = [torch.randn(t.shape, generator=gen, dtype=torch.float64).to(t.dtype).to(t.device) for t in outputs]
+                for name in backward:
+                    if isinstance(args.get(name), torch.Tensor):
+                        args[name].grad = None
+                try:
+                    torch.autograd.backward(outputs, upstream)
+                except Exception as exc:  # noqa: BLE001
+                    raise PackError(
+                        [Problem(self.where, f"backward through the solution fails on case {case_index}: {exc}")]
+                    ) from None
+                run.backward_grads = {
+                    n: args[n].grad if isinstance(args.get(n), torch.Tensor) else None for n in backward
+                }
+        return run, upstream

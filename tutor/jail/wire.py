@@ -1,0 +1,380 @@
+"""A pickle-free codec for values that cross the sandbox wall, in both directions.
+
+The grader must never unpickle what learner code made, so values travel as a
+JSON tree plus one blob of raw storage bytes. Each distinct storage is sent
+once and tensors refer to it with their own shape, stride and offset: views
+stay views on the other side, so aliasing can be judged there. ``decode``
+trusts nothing: dtypes come from an allow-list, geometry is checked against
+the storage it claims, and sizes are capped.
+
+Worker side: imports only the standard library and torch.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import os
+import struct
+from typing import Any, BinaryIO
+
+import torch
+
+# Bound once, before any learner code exists, so monkeypatching torch later
+# cannot change how we read storages.
+_string_at = ctypes.string_at
+_untyped_storage = torch.Tensor.untyped_storage
+_storage_offset = torch.Tensor.storage_offset
+_stride = torch.Tensor.stride
+_size = torch.Tensor.size
+_storage_ptr = torch.UntypedStorage.data_ptr
+_storage_nbytes = torch.UntypedStorage.nbytes
+_storage_cpu = torch.UntypedStorage.cpu
+_no_subclass = torch._C.DisableTorchFunctionSubclass
+_empty = torch.empty
+_set = torch.Tensor.set_
+_frombuffer = torch.frombuffer
+
+DTYPES: dict[str, torch.dtype] = {
+    name: getattr(torch, name)
+    for name in (
+        "float16", "bfloat16", "float32", "float64", "complex64", "complex128",
+        "uint8", "int8", "int16", "int32", "int64", "bool",
+    )
+}  # fmt: skip
+DTYPE_NAMES = {dtype: name for name, dtype in DTYPES.items()}
+
+MAX_DEPTH = 32
+MAX_ITEMS = 100_000
+MAX_TENSORS = 10_000
+
+
+class WireError(ValueError):
+    """A payload that does not describe a valid value: refused before use."""
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return DTYPE_NAMES.get(dtype) or str(dtype).replace("torch.", "")
+
+
+class _Encoder:
+    def __init__(self, max_bytes: int) -> None:
+        self.tensors: list[dict[str, Any]] = []
+        self.storages: list[dict[str, Any]] = []
+        self.storage_ids: dict[tuple[str, int], int] = {}
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.max_bytes = max_bytes
+        self.seen: dict[int, int] = {}  # id(tensor) -> index: the same object sent twice is one entry
+
+    def value(self, v: Any, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise WireError("value nested too deeply")
+        if v is None or isinstance(v, (bool, str)):
+            return v
+        if isinstance(v, int):
+            return v if abs(v) < 2**53 else {"bigint": str(v)}
+        if isinstance(v, float):
+            return v if math.isfinite(v) else {"float": repr(v)}
+        if isinstance(v, complex):
+            return {"complex": [self.value(v.real), self.value(v.imag)]}
+        if isinstance(v, torch.Tensor):
+            return {"tensor": self.tensor(v)}
+        if isinstance(v, torch.Size):
+            return {"size": [int(d) for d in v]}
+        if isinstance(v, torch.dtype):
+            return {"dtype": dtype_name(v)}
+        if isinstance(v, torch.device):
+            return {"device": str(v)}
+        if isinstance(v, torch.Generator):
+            return {"generator": int(v.initial_seed()), "device": str(v.device)}
+        if type(v) in (list, tuple):
+            if len(v) > MAX_ITEMS:
+                raise WireError("sequence too long")
+            return {type(v).__name__: [self.value(x, depth + 1) for x in v]}
+        if type(v) is dict:
+            if len(v) > MAX_ITEMS:
+                raise WireError("mapping too large")
+            items = []
+            for key, x in v.items():
+                if not isinstance(key, (str, int)) or isinstance(key, bool):
+                    return self.opaque(v)
+                items.append([key, self.value(x, depth + 1)])
+            return {"dict": items}
+        return self.opaque(v)
+
+    @staticmethod
+    def opaque(v: Any) -> dict[str, Any]:
+        """Something we do not transport: say what it was, so feedback can name it."""
+        kind = type(v)
+        try:
+            text = object.__repr__(v)
+        except Exception:  # noqa: BLE001 - a hostile object may raise anything
+            text = "?"
+        return {"opaque": f"{kind.__module__}.{kind.__qualname__}"[:200], "repr": text[:200]}
+
+    def tensor(self, t: torch.Tensor) -> int:
+        if id(t) in self.seen:
+            return self.seen[id(t)]
+        if len(self.tensors) >= MAX_TENSORS:
+            raise WireError("too many tensors")
+        with _no_subclass():
+            if t.layout != torch.strided or t.is_quantized or t.device.type not in ("cpu", "cuda"):
+                raise WireError(f"cannot transport a {t.layout} tensor on {t.device}")
+            if t.dtype not in DTYPE_NAMES:
+                raise WireError(f"cannot transport dtype {t.dtype}")
+            storage = _untyped_storage(t)
+            key = (str(t.device), _storage_ptr(storage))
+            if key not in self.storage_ids:
+                nbytes = _storage_nbytes(storage)
+                self.size += nbytes
+                if self.size > self.max_bytes:
+                    raise WireError(f"tensors larger than {self.max_bytes >> 20} MiB in all")
+                host = storage if t.device.type == "cpu" else _storage_cpu(storage)
+                data = _string_at(_storage_ptr(host), nbytes) if nbytes else b""
+                self.storage_ids[key] = len(self.storages)
+                self.storages.append({"nbytes": nbytes, "device": t.device.type})
+                self.chunks.append(data)
+            entry = {
+                "storage": self.storage_ids[key],
+                "dtype": DTYPE_NAMES[t.dtype],
+                "shape": list(_size(t)),
+                "stride": list(_stride(t)),
+                "offset": int(_storage_offset(t)),
+                "requires_grad": bool(t.requires_grad),
+                "type": type(t).__name__,
+            }
+        self.seen[id(t)] = len(self.tensors)
+        self.tensors.append(entry)
+        return self.seen[id(t)]
+
+
+def encode(value: Any, *, max_bytes: int = 256 << 20) -> tuple[dict[str, Any], bytes]:
+    """Value to (JSON-able document, blob). Raises WireError for what cannot be sent."""
+    enc = _Encoder(max_bytes)
+    tree = enc.value(value)
+    return {"value": tree, "tensors": enc.tensors, "storages": enc.storages}, b"".join(enc.chunks)
+
+
+def decode(doc: Any, blob: bytes, *, device: str = "cpu", max_bytes: int = 256 << 20) -> Any:
+    """(document, blob) to a value, validating every claim the payload makes."""
+    if not isinstance(doc, dict):
+        raise WireError("payload is not an object")
+    storages = _decode_storages(doc.get("storages"), blob, device, max_bytes)
+    tensors = _decode_tensors(doc.get("tensors"), storages)
+    return _decode_value(doc.get("value"), tensors, device, 0)
+
+
+def _decode_storages(raw: Any, blob: bytes, device: str, max_bytes: int) -> list[torch.UntypedStorage]:
+    if not isinstance(raw, list):
+        raise WireError("storages missing")
+    out = []
+    pos = 0
+    for entry in raw:
+        nbytes = entry.get("nbytes") if isinstance(entry, dict) else None
+        if not isinstance(nbytes, int) or isinstance(nbytes, bool) or nbytes < 0:
+            raise WireError("bad storage size")
+        if pos + nbytes > len(blob) or pos + nbytes > max_bytes:
+            raise WireError("storage runs past the payload")
+        target = _empty(nbytes, dtype=torch.uint8)
+        if nbytes:
+            target.copy_(_frombuffer(bytearray(blob[pos : pos + nbytes]), dtype=torch.uint8))
+        pos += nbytes
+        on = device if entry.get("device") == "cuda" else "cpu"
+        out.append(_untyped_storage(target.to(on)))
+    if pos != len(blob):
+        raise WireError("payload has trailing bytes")
+    return out
+
+
+def _int_list(value: Any, what: str) -> list[int]:
+    if not isinstance(value, list) or len(value) > 64 or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**48 for v in value
+    ):
+        raise WireError(f"bad {what}")
+    return value
+
+
+def _decode_tensors(raw: Any, storages: list[torch.UntypedStorage]) -> list[torch.Tensor]:
+    if not isinstance(raw, list) or len(raw) > MAX_TENSORS:
+        raise WireError("tensors missing")
+    out = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise WireError("bad tensor entry")
+        sid = entry.get("storage")
+        if not isinstance(sid, int) or not 0 <= sid < len(storages):
+            raise WireError("tensor refers to no storage")
+        dtype = DTYPES.get(entry.get("dtype"))  # type: ignore[arg-type]
+        if dtype is None:
+            raise WireError(f"dtype {entry.get('dtype')!r} not allowed")
+        shape = _int_list(entry.get("shape"), "shape")
+        stride = _int_list(entry.get("stride"), "stride")
+        offset = entry.get("offset")
+        if len(stride) != len(shape) or not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise WireError("bad tensor geometry")
+        storage = storages[sid]
+        itemsize = torch.empty(0, dtype=dtype).element_size()
+        capacity = _storage_nbytes(storage) // itemsize
+        if all(shape):
+            extent = offset + sum((n - 1) * s for n, s in zip(shape, stride)) + 1
+            if extent > capacity:
+                raise WireError("tensor view reaches outside its storage")
+        elif offset > capacity:
+            raise WireError("tensor offset outside its storage")
+        t = _set(_empty(0, dtype=dtype, device=storage.device), storage, offset, shape, stride)
+        if entry.get("requires_grad") is True:
+            if not (dtype.is_floating_point or dtype.is_complex):
+                raise WireError("only floating tensors can require grad")
+            t.requires_grad_(True)
+        kind = entry.get("type")
+        if kind not in (None, "Tensor"):
+            t.wire_type = str(kind)[:100]  # shown in feedback; the data itself is a plain tensor
+        out.append(t)
+    return out
+
+
+def _decode_value(v: Any, tensors: list[torch.Tensor], device: str, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise WireError("value nested too deeply")
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if not isinstance(v, dict) or len(v) not in (1, 2):
+        raise WireError("bad value node")
+    if "tensor" in v:
+        index = v["tensor"]
+        if not isinstance(index, int) or not 0 <= index < len(tensors):
+            raise WireError("bad tensor reference")
+        return tensors[index]
+    if "list" in v or "tuple" in v:
+        items = v.get("list", v.get("tuple"))
+        if not isinstance(items, list):
+            raise WireError("bad sequence")
+        decoded = [_decode_value(x, tensors, device, depth + 1) for x in items]
+        return decoded if "list" in v else tuple(decoded)
+    if "dict" in v:
+        pairs = v["dict"]
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and isinstance(p[0], (str, int)) for p in pairs
+        ):
+            raise WireError("bad mapping")
+        return {k: _decode_value(x, tensors, device, depth + 1) for k, x in pairs}
+    if "size" in v:
+        return torch.Size(_int_list(v["size"], "size"))
+    if "dtype" in v:
+        if v["dtype"] not in DTYPES:
+            raise WireError("unknown dtype")
+        return DTYPES[v["dtype"]]
+    if "device" in v and "generator" not in v:
+        kind = str(v["device"]).split(":")[0]
+        if kind not in ("cpu", "cuda"):
+            raise WireError("unknown device")
+        return torch.device(device if kind == "cuda" else "cpu")
+    if "generator" in v:
+        seed = v["generator"]
+        if not isinstance(seed, int):
+            raise WireError("bad generator")
+        on = device if str(v.get("device", "cpu")).startswith("cuda") else "cpu"
+        gen = torch.Generator(device=on)
+        gen.manual_seed(seed)
+        return gen
+    if "float" in v:
+        if v["float"] not in ("nan", "inf", "-inf"):
+            raise WireError("bad float")
+        return float(v["float"])
+    if "bigint" in v:
+        text = str(v["bigint"])
+        if len(text) > 400:
+            raise WireError("integer too large")
+        return int(text)
+    if "complex" in v:
+        re_, im = (_decode_value(x, tensors, device, depth + 1) for x in v["complex"])
+        return complex(re_, im)
+    if "opaque" in v:
+        return Opaque(str(v["opaque"])[:200], str(v.get("repr", ""))[:200])
+    raise WireError("unknown value node")
+
+
+class Opaque:
+    """A value the learner returned that we do not transport (a numpy array, an object...)."""
+
+    def __init__(self, type_name: str, text: str) -> None:
+        self.type_name = type_name
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}>"
+
+
+# ---------------------------------------------------------------- framing
+
+_FRAME = struct.Struct("<II")  # header length, blob length
+
+
+def write_frame(out: BinaryIO | int, header: dict[str, Any], blob: bytes = b"") -> None:
+    """One message: a JSON header and an opaque blob, length-prefixed."""
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    data = _FRAME.pack(len(raw), len(blob)) + raw + blob
+    if isinstance(out, int):
+        view = memoryview(data)
+        while view:
+            written = os.write(out, view)
+            view = view[written:]
+    else:
+        out.write(data)
+        out.flush()
+
+
+def read_frame(stream: BinaryIO) -> tuple[dict[str, Any], bytes] | None:
+    """The next frame from a trusted stream (grader <-> zygote), or None at its end."""
+    head = _read_exact(stream, _FRAME.size)
+    if head is None:
+        return None
+    hlen, blen = _FRAME.unpack(head)
+    raw = _read_exact(stream, hlen)
+    blob = _read_exact(stream, blen) if blen else b""
+    if raw is None or blob is None:
+        return None
+    return json.loads(raw), blob
+
+
+def _read_exact(stream: BinaryIO, n: int) -> bytes | None:
+    chunks = []
+    while n:
+        chunk = stream.read(n)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def split_frames(data: bytes, *, max_frames: int = 10_000) -> list[tuple[dict[str, Any], bytes]]:
+    """Cut an untrusted byte stream into frames (see ``scan_frames``)."""
+    return scan_frames(data, max_frames=max_frames)[0]
+
+
+def scan_frames(data: bytes, *, max_frames: int = 10_000) -> tuple[list[tuple[dict[str, Any], bytes]], int]:
+    """Complete frames at the start of ``data``, and how many bytes they took.
+
+    Refuses any frame whose header is not a JSON object; a truncated tail is
+    left unconsumed (more may come, or the writer died mid-frame).
+    """
+    frames = []
+    pos = 0
+    while pos + _FRAME.size <= len(data) and len(frames) < max_frames:
+        hlen, blen = _FRAME.unpack_from(data, pos)
+        end = pos + _FRAME.size + hlen + blen
+        if end > len(data):
+            break
+        start = pos + _FRAME.size
+        try:
+            header = json.loads(data[start : start + hlen])
+        except (ValueError, RecursionError):
+            raise WireError("a result frame is not JSON") from None
+        if not isinstance(header, dict):
+            raise WireError("a result frame is not an object")
+        frames.append((header, data[start + hlen : end]))
+        pos = end
+    return frames, pos
