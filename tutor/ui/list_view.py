@@ -1,0 +1,148 @@
+"""``tutor list``: every lesson with a progress bar, every task with its status.
+
+A task is done (passed at least once), pending, or locked (its lesson
+``requires`` lessons not yet finished). Attempts, hints used and the time to
+the first pass come from the workspace's progress. Numbers in the first column
+are what the session's ``l`` asks for to jump to a task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from tutor.i18n import Message
+from tutor.ui.course import DONE, LOCKED, PENDING, TaskRow, task_rows
+
+__all__ = ["ListView", "format_seconds", "progress_bar"]
+
+
+class M:
+    """Every string this module prints."""
+
+    title = Message("{pack}: {done} of {total} tasks done", "{pack}：已完成 {done}/{total} 个练习")
+    done = Message("done", "完成")
+    pending = Message("pending", "未完成")
+    locked = Message("locked", "未解锁")
+    locked_by = Message("locked: finish {lessons} first", "未解锁：请先完成 {lessons}")
+    col_task = Message("task", "练习")
+    col_title = Message("title", "标题")
+    col_status = Message("status", "状态")
+    col_attempts = Message("attempts", "尝试")
+    col_hints = Message("hints", "提示")
+    col_time = Message("time to pass", "通过用时")
+    current = Message("▶ current", "▶ 当前")
+    all_done = Message("Every task is done. Well done!", "所有练习都已完成，做得好！")
+    seconds = Message("{n}s", "{n}秒")
+    minutes = Message("{m}m {s}s", "{m}分{s}秒")
+    hours = Message("{h}h {m}m", "{h}小时{m}分")
+
+
+_STATUS = {
+    DONE: ("✓", "green", M.done),
+    PENDING: ("·", "", M.pending),
+    LOCKED: ("🔒", "dim", M.locked),
+}
+
+
+def console_width(text: str) -> int:
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def format_seconds(seconds: float | None, lang: str) -> str:
+    if seconds is None:
+        return ""
+    total = int(round(seconds))
+    if total < 60:
+        return M.seconds(lang, n=total)
+    if total < 3600:
+        return M.minutes(lang, m=total // 60, s=total % 60)
+    return M.hours(lang, h=total // 3600, m=(total % 3600) // 60)
+
+
+def progress_bar(done: int, total: int, width: int = 24) -> Text:
+    """A bar that reads without colour too: ``━━━━━━──────``."""
+    filled = round(width * done / total) if total else 0
+    bar = Text("━" * filled, style="green")
+    bar.append("─" * (width - filled), style="dim")
+    return bar
+
+
+class ListView:
+    """The pack's lessons and tasks with the learner's progress.
+
+    ``progress`` is a :class:`tutor.workspace.Progress` (or None: nothing done
+    yet); ``current`` marks the task the session is on.
+    """
+
+    def __init__(self, pack: Any, progress: Any, lang: str = "en", *, current: str | None = None) -> None:
+        self.pack, self.progress, self.lang, self.current = pack, progress, lang, current
+        self.rows: list[TaskRow] = task_rows(pack, progress)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lang = self.lang
+        n_done = sum(1 for r in self.rows if r.status == DONE)
+        yield Text(
+            M.title(lang, pack=self.pack.meta.title.get(lang), done=n_done, total=len(self.rows)),
+            style="bold",
+        )
+        for lesson in self.pack.lessons:
+            rows = [r for r in self.rows if r.lesson is lesson]
+            yield Text("")
+            yield self._lesson_header(lesson, rows)
+            yield self._tasks(rows)
+        if self.rows and n_done == len(self.rows):
+            yield Text("")
+            yield Text(M.all_done(lang), style="bold green")
+
+    def _lesson_header(self, lesson: Any, rows: list[TaskRow]) -> Table:
+        lang = self.lang
+        done = sum(1 for r in rows if r.status == DONE)
+        header = Table.grid(padding=(0, 2))
+        header.add_column()
+        header.add_column(width=24)
+        header.add_column()
+        name = Text(f"{lesson.id}", style="bold cyan")
+        name.append(f" · {lesson.title.get(lang)}", style="bold")
+        bar = progress_bar(done, len(rows), 24)
+        counts = Text(f"{done}/{len(rows)}")
+        if rows and rows[0].locked_by:
+            counts.append("  " + M.locked_by(lang, lessons=", ".join(rows[0].locked_by)), style="yellow")
+        header.add_row(name, bar, counts)
+        return header
+
+    def _tasks(self, rows: list[TaskRow]) -> Table:
+        lang = self.lang
+        table = Table(box=None, pad_edge=False, padding=(0, 2), header_style="dim", show_edge=False)
+        table.add_column("#", justify="right", style="dim", min_width=len(str(len(self.rows))))
+        width_id = max((len(r.task_id) for r in self.rows), default=4)
+        width_title = max((console_width(r.task.title.get(lang)) for r in self.rows), default=5)
+        table.add_column(M.col_task(lang), min_width=width_id)
+        table.add_column(M.col_title(lang), min_width=width_title)
+        width_status = max(console_width(f"{m} {w(lang)}") for m, _, w in _STATUS.values())
+        if any(r.task_id == self.current for r in self.rows):
+            width_status += 2 + console_width(M.current(lang))
+        table.add_column(M.col_status(lang), min_width=width_status)
+        table.add_column(M.col_attempts(lang), justify="right")
+        table.add_column(M.col_hints(lang), justify="right")
+        table.add_column(M.col_time(lang), justify="right")
+        for row in rows:
+            mark, style, word = _STATUS[row.status]
+            status = Text(f"{mark} {word(lang)}", style=style)
+            if row.task_id == self.current:
+                status.append("  " + M.current(lang), style="bold cyan")
+            table.add_row(
+                str(row.number),
+                Text(row.task_id, style="bold" if row.task_id == self.current else style),
+                Text(row.task.title.get(lang), style=style),
+                status,
+                str(row.attempts) if row.attempts else "",
+                str(row.hints_used) if row.hints_used else "",
+                format_seconds(row.seconds_to_first_pass, lang),
+            )
+        return table
