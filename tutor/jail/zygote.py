@@ -54,7 +54,7 @@ def main() -> None:
     torch.set_num_threads(1)  # before any parallel work: forking after it deadlocks
     harness.warm_up()
     scratch_root = Path(config["scratch_root"])
-    read_only = layers.default_read_only(sys.path)
+    read_only = layers.default_read_only()  # interpreter dirs only: never the repository
     wire.write_frame(
         proto_out,
         {"op": "ready", "layers": layers.probe(), "torch": torch.__version__, "pid": os.getpid()},
