@@ -52,13 +52,18 @@ class _Constructor(yaml.constructor.SafeConstructor):
     pass
 
 
+# libyaml's parser, where PyYAML was built with it, is about ten times faster
+# and keeps the same node marks.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load(text: str, file: Path) -> tuple[Any, Marks, list[Problem]]:
     """Parse one YAML document into data, its marks, and any duplicate-key problems."""
     marks = Marks(file)
     problems: list[Problem] = []
     lines = text.splitlines()
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
