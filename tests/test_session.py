@@ -224,7 +224,7 @@ def test_next_goes_to_the_next_pending_task(tmp_path):
     ws, pack = make_workspace(tmp_path, two_lesson_pack(tmp_path))
     write(ws, RIGHT)
     _, out, _ = session(ws, pack, "\nn\nq\n")
-    assert "Next: more/first-row" in out
+    assert "Next: more/first-row · First row  (press n to go on)" in out
     assert out.rstrip().count("more/first-row · First row") >= 1
     # The new lesson's intro, first time it is opened.
     assert out.count("A view shares its base's storage.") == 2
@@ -331,6 +331,52 @@ def test_watch_regrades_on_save_with_debounce(tmp_path):
     assert result == [0]
     assert "Passed" in out.getvalue()
     assert Progress.load(ws).get(TASK).passed
+
+
+def test_a_letter_after_list_is_a_command(tmp_path):
+    ws, pack = make_workspace(tmp_path)
+    code, out, _ = session(ws, pack, "l\nh\nq\n")
+    assert "Indexing returns a view." in out and "There is no task" not in out
+
+
+def test_watch_failure_falls_back_to_manual_checks(tmp_path, monkeypatch):
+    import watchfiles
+
+    def broken(*args, **kwargs):
+        raise OSError("inotify watch limit reached")
+        yield  # a generator, like the real one
+
+    monkeypatch.setattr(watchfiles, "watch", broken)
+    ws, pack = make_workspace(tmp_path)
+    write(ws, RIGHT)
+    grader = FakeGrader()
+    read_fd, write_fd = os.pipe()
+    out = io.StringIO()
+    console = Console(file=out, width=200, color_system=None)
+    result: list[int] = []
+    stdin = os.fdopen(read_fd, "r")
+    thread = threading.Thread(
+        target=lambda: result.append(
+            run_session(ws, pack, grader, "en", console=console, interactive=False, watch=True, stdin=stdin)
+        ),
+        daemon=True,
+    )
+    thread.start()
+    try:
+        deadline = time.time() + 10
+        while "Watching files does not work here" not in out.getvalue() and time.time() < deadline:
+            time.sleep(0.05)
+        assert "inotify watch limit reached" in out.getvalue()
+        os.write(write_fd, b"\n")
+        deadline = time.time() + 10
+        while not grader.calls and time.time() < deadline:
+            time.sleep(0.05)
+    finally:
+        os.write(write_fd, b"q\n")
+        os.close(write_fd)
+        thread.join(timeout=10)
+    assert result == [0] and grader.calls == [(TASK, RIGHT)]
+    assert "Passed" in out.getvalue()
 
 
 # ---------------------------------------------------------------- key mode in a real pty, fake grader
@@ -448,6 +494,31 @@ def test_pty_interrupts_restore_the_terminal(tmp_path, how):
             child.sendintr()
         else:
             child.kill(signal.SIGTERM)
+        child.expect("TERMINAL RESTORED")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+
+
+def test_pty_ctrl_z_gives_the_terminal_back_and_fg_takes_it_again(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    import termios
+
+    child = _drive(tmp_path)
+    try:
+        child.expect("quit")
+        assert not termios.tcgetattr(child.child_fd)[3] & termios.ICANON  # cbreak
+        child.sendcontrol("z")
+        deadline = time.time() + 10
+        while not termios.tcgetattr(child.child_fd)[3] & termios.ICANON and time.time() < deadline:
+            time.sleep(0.05)
+        assert termios.tcgetattr(child.child_fd)[3] & termios.ICANON  # stopped: cooked again
+        os.kill(child.pid, signal.SIGCONT)
+        child.expect("quit")  # redrawn
+        assert not termios.tcgetattr(child.child_fd)[3] & termios.ICANON
+        child.send("h")
+        child.expect("Indexing returns a view")
+        child.send("q")
         child.expect("TERMINAL RESTORED")
         child.expect(pexpect.EOF)
     finally:

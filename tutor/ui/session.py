@@ -49,9 +49,14 @@ from tutor.ui.verdict_view import ReferenceView, VerdictView
 __all__ = ["run_session", "rebuild_progress", "Session", "KEYS"]
 
 # Watching: changes are grouped until the folder has been quiet this long, so
-# an editor's several writes for one save (truncate + write, temp + rename)
-# make one check; short enough to keep a warm check well under 150 ms.
-DEBOUNCE_MS = 50
+# an editor's several writes for one save (truncate + write, temp + rename,
+# all within a few ms) make one check. watchfiles needs one to two of these
+# steps to report a change, so it is kept short: a warm check is on screen in
+# well under 150 ms (measured ~60-100 ms). A file caught empty (an editor that
+# truncates, then writes) is read again a moment later, and content already
+# graded is never graded twice for one save.
+DEBOUNCE_MS = 20
+EMPTY_RETRY_S = 0.05
 MAX_GROUP_MS = 500
 
 
@@ -279,7 +284,7 @@ class Session:
     def _input(self) -> Iterator[None]:
         """Start the event sources; stop them and restore the terminal however we leave."""
         if self.interactive:
-            self._terminal = _Terminal(self.stdin, self.events, self._redraw)
+            self._terminal = _Terminal(self.stdin, self.events)
             self._terminal.start()
         else:
             reader = threading.Thread(target=self._read_lines, name="tutor-lines", daemon=True)
@@ -383,6 +388,9 @@ class Session:
             return
         try:
             content = path.read_bytes()
+            if not content.strip():
+                time.sleep(EMPTY_RETRY_S)  # caught between an editor's truncate and write?
+                content = path.read_bytes()
         except OSError:
             return  # mid-rename; the next event has it
         if content == self.seen_content:
@@ -393,11 +401,12 @@ class Session:
         text = line.strip()
         if self.pending_choice:
             self.pending_choice = False
-            if text:
-                self._choose(text)
-            else:
-                self._redraw()
-            return
+            if text.lower() not in KEYS:  # a letter is a command, not a task
+                if text:
+                    self._choose(text)
+                else:
+                    self._redraw()
+                return
         if not text:
             self._grade()
             return
@@ -641,7 +650,8 @@ class Session:
             _, next_model = self.pack.find(upcoming)
             next_pair = (upcoming, next_model.title.get(self.lang))
         return VerdictView(
-            self.verdict, self.lang, task=task, next_task=next_pair, show_reference=self.show_reference
+            self.verdict, self.lang, task=task, next_task=next_pair, show_reference=self.show_reference,
+            next_key="n",
         )
 
     def _screen(self) -> Group:
@@ -744,10 +754,9 @@ def _isatty(stream: Any) -> bool:
 class _Terminal:
     """Single keys from a terminal, in cbreak mode, restored on every way out."""
 
-    def __init__(self, stdin: TextIO, events: queue.Queue, redraw: Any) -> None:
+    def __init__(self, stdin: TextIO, events: queue.Queue) -> None:
         self.stdin = stdin
         self.events = events
-        self.redraw = redraw
         self.fd = stdin.fileno()
         self.saved: Any = None
         self._stop = threading.Event()

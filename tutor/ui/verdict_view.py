@@ -63,6 +63,7 @@ class M:
     passed_cases = Message("all {n} cases passed", "全部 {n} 个用例通过")
     learned = Message("What you learned", "你学到了什么")
     next_task = Message("Next: {task} · {title}", "下一题：{task} · {title}")
+    press_next = Message("  (press {key} to go on)", "  （按 {key} 继续）")
     course_done = Message(
         "That was the last task: the course is complete!", "这是最后一题：课程全部完成！"
     )
@@ -235,6 +236,7 @@ class VerdictView:
         next_task: tuple[str, str] | None = None,
         show_reference: bool = False,
         show_next: bool = True,
+        next_key: str | None = None,
         stdout_lines: int = STDOUT_LINES,
     ) -> None:
         self.verdict = verdict
@@ -243,6 +245,7 @@ class VerdictView:
         self.next_task = next_task
         self.show_reference = show_reference
         self.show_next = show_next
+        self.next_key = next_key  # the session's key for "next task", said beside it
         self.stdout_lines = stdout_lines
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -277,7 +280,10 @@ class VerdictView:
         if self.show_next:
             if self.next_task is not None:
                 task_id, title = self.next_task
-                yield Text(M.next_task(lang, task=task_id, title=title), style="bold cyan")
+                line = Text(M.next_task(lang, task=task_id, title=title), style="bold cyan")
+                if self.next_key:
+                    line.append(M.press_next(lang, key=self.next_key), style="cyan")
+                yield line
             elif self.task is not None:
                 yield Text(M.course_done(lang), style="bold cyan")
 
