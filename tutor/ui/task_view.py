@@ -276,7 +276,7 @@ class TaskView:
         self.path, self.cases = path, cases
         self.number, self.total = number, total
         self.show_checks = show_checks
-        self.compact = compact  # heading and file only (a re-check redraw)
+        self.compact = compact  # heading, prompt and file only (the screen above a verdict)
         self.edit_hint = edit_hint  # "watch", "manual" or None: how the file gets checked
 
     def heading(self) -> Text:
@@ -292,11 +292,11 @@ class TaskView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         lang, task = self.lang, self.task
         yield Rule(self.heading(), align="left", style="cyan")
+        prompt = task.prompt.get(lang)
+        if prompt:
+            yield Markdown(prompt)
+            yield Text("")
         if not self.compact:
-            prompt = task.prompt.get(lang)
-            if prompt:
-                yield Markdown(prompt)
-                yield Text("")
             yield from self._cases()
             if self.show_checks and task.checks:
                 yield Text(M.checked(lang), style="bold")
