@@ -138,6 +138,10 @@ class Grader:
     def layers(self) -> dict[str, str]:
         return self.pool.layers()
 
+    def warm(self) -> None:
+        """Start the sandbox workers in the background (``tutor start`` calls it while the learner reads)."""
+        self.pool.warm()
+
     # ------------------------------------------------------------ public
 
     def grade_many(self, items: Iterable[tuple[Pack, str, Path, int | None]]) -> Iterator[Verdict]:

@@ -63,6 +63,12 @@ class Worker:
         self.scratch_root = scratch_root
         self.proc: subprocess.Popen[bytes] | None = None
         self.info: dict[str, Any] = {}
+        self._lock = threading.Lock()  # one job (or start) at a time
+
+    def ensure_started(self) -> None:
+        with self._lock:
+            if self.proc is None or self.proc.poll() is not None:
+                self.start()
 
     def start(self) -> None:
         package_parent = str(Path(tutor.__file__).resolve().parent.parent)
@@ -99,6 +105,10 @@ class Worker:
             timer.cancel()
 
     def run(self, job: dict[str, Any], blob: bytes) -> RunResult:
+        with self._lock:
+            return self._run(job, blob)
+
+    def _run(self, job: dict[str, Any], blob: bytes) -> RunResult:
         if self.proc is None or self.proc.poll() is not None:
             self.start()
         assert self.proc is not None and self.proc.stdin is not None
@@ -170,14 +180,26 @@ class Pool:
                 self._free.append(worker)
                 self._lock.notify()
 
+    def warm(self) -> None:
+        """Start every worker now, in the background, so the first grade does not wait."""
+        for worker in self._all:
+            threading.Thread(target=self._start_quietly, args=(worker,), daemon=True).start()
+
+    @staticmethod
+    def _start_quietly(worker: Worker) -> None:
+        try:
+            worker.ensure_started()
+        except RuntimeError:
+            pass  # the next run() retries and reports it
+
     def layers(self) -> dict[str, str]:
         """The containment layers the workers report (starting one if none runs yet)."""
         worker = self._all[0]
-        if worker.proc is None:
-            worker.start()
+        worker.ensure_started()
         return dict(worker.info.get("layers", {}))
 
     def close(self) -> None:
         for worker in self._all:
-            worker.stop()
+            with worker._lock:  # waits for a job or a background start in flight
+                worker.stop()
         shutil.rmtree(self.scratch_root, ignore_errors=True)

@@ -45,7 +45,9 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):  # nothing torch prints may corrupt the protocol
         os.dup2(devnull, fd)
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # No PDEATHSIG here: it follows the parent *thread*, and the grader may
+    # start workers from a short-lived thread. The zygote ends when its stdin
+    # closes, which happens when the grader exits in any way.
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
     init = wire.read_frame(proto_in)
     if init is None:
