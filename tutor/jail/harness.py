@@ -122,6 +122,7 @@ def warm_up() -> None:
     with _Calls(), _Ops():
         y = (x @ x).sigmoid().sum()
     y.backward()
+    torch.optim.SGD([x], lr=0.1).step()
     torch.linalg.inv(torch.eye(3) + 1)
     torch.svd(torch.eye(3))
     torch.special.expit(torch.ones(1))

@@ -54,6 +54,9 @@ def main() -> None:
         return
     config = init[0]
     torch.set_num_threads(1)  # before any parallel work: forking after it deadlocks
+    # Children may not map new native code (seccomp): map the C extensions a
+    # lesson may import now, once, and pay torch's lazy costs here too.
+    layers.preload_native_modules()
     harness.warm_up()
     scratch_root = Path(config["scratch_root"])
     read_only = layers.default_read_only()  # interpreter dirs only: never the repository
