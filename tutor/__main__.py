@@ -1,5 +1,5 @@
 """``python -m tutor``: the same as the ``tutor`` command."""
 
-from tutor.cli import main
+from tutor.entry import main
 
 main()

@@ -20,7 +20,7 @@ try:  # typer >= 0.26 carries its own copy of click
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from tutor.errors import UserError
+from tutor.errors import UserError, report
 from tutor.i18n import Message
 
 app = typer.Typer(
@@ -155,17 +155,9 @@ def init(
 @app.command("list")
 def list_tasks(pack: Optional[Path] = PackOpt, lang: Optional[Lang] = LangOpt) -> None:
     """Lessons and tasks with their status: done, pending or locked."""
-    from tutor import context
-    from tutor.ui.list_view import ListView
-    from tutor.workspace import Progress
+    from tutor.listing import show_list
 
-    ctx = context.resolve(pack, lang and lang.value)
-    progress = Progress.load(ctx.workspace, ctx.lang) if ctx.workspace else None
-    console = _console()
-    for warning in progress.warnings if progress else []:
-        _console(stderr=True).print(warning)
-    current = progress.current_task(ctx.pack.task_ids()) if progress else None
-    console.print(ListView(ctx.pack, progress, ctx.lang, current=current))
+    raise typer.Exit(show_list(pack, lang and lang.value))
 
 
 @app.command()
@@ -422,9 +414,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = app(args=argv, standalone_mode=False)
     except UserError as exc:
-        for problem in exc.problems:
-            print(f"tutor: {problem}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(report(exc))
     except click_errors.UsageError as exc:
         message = exc.format_message()
         where = f" {exc.ctx.command_path}" if exc.ctx else ""

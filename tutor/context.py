@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 from tutor.errors import UserError
 from tutor.i18n import Message, resolve_lang
-from tutor.pack.loader import Pack, builtin_course, load_pack
+from tutor.pack.builtin import builtin_course
 from tutor.workspace import Workspace
 
 BUILTIN = "builtin"
@@ -30,7 +31,7 @@ M_NO_TASK = Message(
 @dataclass
 class Context:
     lang: str
-    pack: Pack
+    pack: Any  # a loaded Pack, or a PackIndex when only the table of contents is needed
     pack_source: str  # what a new workspace records: "builtin" or the path given
     workspace: Workspace | None
 
@@ -46,16 +47,25 @@ class Context:
         return found
 
 
-def resolve(pack: Path | None = None, lang: str | None = None, workspace: Path | None = None) -> Context:
-    """``--pack`` wins; else the pack the workspace was made from; else the built-in course."""
+def resolve(pack: Path | None = None, lang: str | None = None, workspace: Path | None = None, *,
+            index_only: bool = False) -> Context:
+    """``--pack`` wins; else the pack the workspace was made from; else the built-in course.
+
+    ``index_only``: a cached table of contents is enough (``tutor list``).
+    """
+    load: Callable[[Path], Any]
+    if index_only:
+        from tutor.pack.index import load_index as load
+    else:
+        from tutor.pack.loader import load_pack as load
     language = resolve_lang(lang)
     ws = Workspace.find(workspace or Path.cwd())
     if pack is not None:
         source = str(Path(pack).resolve())
-        return Context(language, load_pack(Path(pack)), source, ws)
+        return Context(language, load(Path(pack)), source, ws)
     if ws is not None:
         record = ws.pack_record()
         path = record.pack_path(ws.root)
         if path is not None:
-            return Context(language, load_pack(path), record.source, ws)
-    return Context(language, load_pack(builtin_course()), BUILTIN, ws)
+            return Context(language, load(path), record.source, ws)
+    return Context(language, load(builtin_course()), BUILTIN, ws)

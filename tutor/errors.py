@@ -43,3 +43,12 @@ class UserError(Exception):
 
 class PackError(UserError):
     """A pack that breaks the lesson format, with every problem found."""
+
+
+def report(exc: UserError) -> int:
+    """Print a user mistake the one way the CLI does (a line per problem, on stderr); the exit code."""
+    import sys
+
+    for problem in exc.problems:
+        print(f"tutor: {problem}", file=sys.stderr)
+    return 2

@@ -25,6 +25,16 @@ class Message:
         return text.format(**values) if values else text
 
 
+def pick(text: str | dict[str, str], lang: str) -> str:
+    """A lesson text in ``lang``, else English, else any language present (the format's rule)."""
+    if isinstance(text, str):
+        return text
+    for key in (lang, lang.split("-")[0].split("_")[0], "en"):
+        if key in text:
+            return text[key]
+    return next(iter(text.values()), "")
+
+
 def resolve_lang(explicit: str | None = None) -> str:
     """``--lang``, else ``TUTOR_LANG``, else the locale; anything unknown falls back to English."""
     for candidate in (explicit, os.environ.get("TUTOR_LANG"), _locale_lang()):

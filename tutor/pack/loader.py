@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from tutor import pycode
 from tutor.errors import Location, PackError, Problem
 from tutor.pack import yamlnodes
+from tutor.pack.builtin import builtin_course  # noqa: F401 - where callers look for it
 from tutor.pack.models import Lesson, PackMeta, Task, Text
 
 PACK_FILE = "pack.yaml"
@@ -66,13 +67,6 @@ class Pack:
         """Where in the YAML a task (or one of its fields) is written."""
         marks, base = self.task_marks[full_id]
         return marks.at(base + tuple(field_path))
-
-
-def builtin_course() -> Path:
-    """The course shipped inside the package (``lessons/`` in the repository)."""
-    from importlib.resources import files
-
-    return Path(str(files("tutor.lessons")))
 
 
 def load_pack(path: Path) -> Pack:

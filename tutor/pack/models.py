@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from tutor.i18n import pick
+
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")]
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 Dim = Union[int, Symbol]
@@ -71,13 +73,7 @@ class Text(RootModel[Union[str, dict[str, str]]]):
         return value
 
     def get(self, lang: str) -> str:
-        """The text in ``lang``, else English, else any language present."""
-        if isinstance(self.root, str):
-            return self.root
-        for key in (lang, lang.split("-")[0].split("_")[0], "en"):
-            if key in self.root:
-                return self.root[key]
-        return next(iter(self.root.values()))
+        return pick(self.root, lang)
 
     def languages(self) -> set[str]:
         return set() if isinstance(self.root, str) else set(self.root)

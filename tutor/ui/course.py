@@ -9,9 +9,10 @@ list and the session; nothing here prints. ``progress`` is anything with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from tutor.pack.models import Lesson, Task
+if TYPE_CHECKING:  # the list also runs on a cached index, without pydantic
+    from tutor.pack.models import Lesson, Task
 
 __all__ = ["TaskRow", "DONE", "PENDING", "LOCKED", "unmet_requires", "task_rows", "next_task", "first_task"]
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.table import Table
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.text import Text
 
 from tutor.i18n import Message
@@ -31,9 +30,9 @@ class M:
     col_task = Message("task", "练习")
     col_title = Message("title", "标题")
     col_status = Message("status", "状态")
-    col_attempts = Message("attempts", "尝试")
+    col_attempts = Message("tries", "尝试")
     col_hints = Message("hints", "提示")
-    col_time = Message("time to pass", "通过用时")
+    col_time = Message("time", "用时")
     current = Message("▶ current", "▶ 当前")
     all_done = Message("Every task is done. Well done!", "所有练习都已完成，做得好！")
     seconds = Message("{n}s", "{n}秒")
@@ -95,54 +94,89 @@ class ListView:
             rows = [r for r in self.rows if r.lesson is lesson]
             yield Text("")
             yield self._lesson_header(lesson, rows)
-            yield self._tasks(rows)
+            yield self._tasks(rows, options.max_width)
         if self.rows and n_done == len(self.rows):
             yield Text("")
             yield Text(M.all_done(lang), style="bold green")
 
-    def _lesson_header(self, lesson: Any, rows: list[TaskRow]) -> Table:
+    # Plain lines rather than rich Tables: a list of ~50 tasks renders in a few
+    # milliseconds this way (a Table measures every cell), and `tutor list`
+    # must answer fast.
+
+    def _lesson_header(self, lesson: Any, rows: list[TaskRow]) -> Text:
         lang = self.lang
         done = sum(1 for r in rows if r.status == DONE)
-        header = Table.grid(padding=(0, 2))
-        header.add_column()
-        header.add_column(width=24)
-        header.add_column()
-        name = Text(f"{lesson.id}", style="bold cyan")
-        name.append(f" · {lesson.title.get(lang)}", style="bold")
-        bar = progress_bar(done, len(rows), 24)
-        counts = Text(f"{done}/{len(rows)}")
+        line = Text(f"{lesson.id}", style="bold cyan")
+        line.append(f" · {lesson.title.get(lang)}  ", style="bold")
+        line.append_text(progress_bar(done, len(rows), 24))
+        line.append(f"  {done}/{len(rows)}")
         if rows and rows[0].locked_by:
-            counts.append("  " + M.locked_by(lang, lessons=", ".join(rows[0].locked_by)), style="yellow")
-        header.add_row(name, bar, counts)
-        return header
+            line.append("  " + M.locked_by(lang, lessons=", ".join(rows[0].locked_by)), style="yellow")
+        return line
 
-    def _tasks(self, rows: list[TaskRow]) -> Table:
+    def _widths(self) -> list[int]:
         lang = self.lang
-        table = Table(box=None, pad_edge=False, padding=(0, 2), header_style="dim", show_edge=False)
-        table.add_column("#", justify="right", style="dim", min_width=len(str(len(self.rows))))
-        width_id = max((len(r.task_id) for r in self.rows), default=4)
-        width_title = max((console_width(r.task.title.get(lang)) for r in self.rows), default=5)
-        table.add_column(M.col_task(lang), min_width=width_id)
-        table.add_column(M.col_title(lang), min_width=width_title)
-        width_status = max(console_width(f"{m} {w(lang)}") for m, _, w in _STATUS.values())
+        status = max(console_width(f"{m} {w(lang)}") for m, _, w in _STATUS.values())
         if any(r.task_id == self.current for r in self.rows):
-            width_status += 2 + console_width(M.current(lang))
-        table.add_column(M.col_status(lang), min_width=width_status)
-        table.add_column(M.col_attempts(lang), justify="right")
-        table.add_column(M.col_hints(lang), justify="right")
-        table.add_column(M.col_time(lang), justify="right")
+            status += 2 + console_width(M.current(lang))
+        return [
+            max(len(str(len(self.rows))), 1),
+            max([console_width(M.col_task(lang))] + [len(r.task_id) for r in self.rows]),
+            max([console_width(M.col_title(lang))] + [console_width(r.task.title.get(lang)) for r in self.rows]),
+            max(status, console_width(M.col_status(lang))),
+            console_width(M.col_attempts(lang)),
+            console_width(M.col_hints(lang)),
+            max(console_width(M.col_time(lang)), 6),
+        ]
+
+    def _tasks(self, rows: list[TaskRow], max_width: int) -> Group:
+        lang = self.lang
+        widths = self._widths()
+        spare = max_width - (sum(widths) + 2 * (len(widths) - 1))
+        if spare < 0:  # narrow terminal: titles give way, status never does
+            widths[2] = max(widths[2] + spare, 8)
+        header = ["#", M.col_task(lang), M.col_title(lang), M.col_status(lang), M.col_attempts(lang),
+                  M.col_hints(lang), M.col_time(lang)]
+        lines = [_row([Text(h) for h in header], widths, style="dim")]
         for row in rows:
             mark, style, word = _STATUS[row.status]
             status = Text(f"{mark} {word(lang)}", style=style)
             if row.task_id == self.current:
                 status.append("  " + M.current(lang), style="bold cyan")
-            table.add_row(
-                str(row.number),
+            cells = [
+                Text(str(row.number), style="dim"),
                 Text(row.task_id, style="bold" if row.task_id == self.current else style),
-                Text(row.task.title.get(lang), style=style),
+                _fit(row.task.title.get(lang), widths[2], style),
                 status,
-                str(row.attempts) if row.attempts else "",
-                str(row.hints_used) if row.hints_used else "",
-                format_seconds(row.seconds_to_first_pass, lang),
-            )
-        return table
+                Text(str(row.attempts) if row.attempts else ""),
+                Text(str(row.hints_used) if row.hints_used else ""),
+                Text(format_seconds(row.seconds_to_first_pass, lang)),
+            ]
+            lines.append(_row(cells, widths))
+        return Group(*lines)
+
+
+def _fit(text: str, width: int, style: str) -> Text:
+    cell = Text(text, style=style)
+    if console_width(text) > width:
+        cell.truncate(width, overflow="ellipsis")
+    return cell
+
+
+_RIGHT = {0, 4, 5, 6}  # columns aligned right: the number, attempts, hints, time
+
+
+def _row(cells: list[Text], widths: list[int], style: str = "") -> Text:
+    """One fixed-width line; wide (CJK) characters count double, as a terminal shows them."""
+    line = Text(style=style, no_wrap=True, overflow="ellipsis")
+    for i, (cell, width) in enumerate(zip(cells, widths)):
+        pad = " " * max(width - console_width(cell.plain), 0)
+        if i:
+            line.append("  ")
+        if i in _RIGHT:
+            line.append(pad)
+        line.append_text(cell)
+        if i not in _RIGHT:
+            line.append(pad)
+    line.rstrip()
+    return line
