@@ -1,0 +1,97 @@
+"""The built-in course: its shape, both languages everywhere, and a realistic wrong answer
+per task failing with the check that teaches the point (graded in one real batch)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, grade_json, make_workspace
+from tutor.pack.loader import builtin_course, load_pack
+
+WRONG_FILE = ROOT / "tests" / "course_wrong_answers.yaml"
+COURSE = load_pack(builtin_course())
+WRONG: dict[str, list[dict[str, str]]] = yaml.safe_load(WRONG_FILE.read_text(encoding="utf-8")) or {}
+
+# What the seed lesson's tables and examples name, each as it appears in a reference solution.
+SEED_APIS = [
+    "float64", "float16", "uint8", "int8", "int16", "int32", "int64", "set_default_dtype",
+    "torch.tensor", "ones", "zeros", "eye", "arange", "linspace", "rand", "randn", "normal", "randperm",
+    "from_numpy", ".shape", "mean", "sum", "median", "mode", "norm", "dist", "std", "var", "cumsum",
+    "cumprod", "abs", "sqrt", "div", "exp", "fmod", "log", "pow", "cos", "sin", "asin", "atan2", "cosh",
+    "ceil", "round", "floor", "trunc", "clamp", "sigmoid", "tanh", "dim=", "trace", "diag", "triu", "tril",
+    "mm", "matmul", ".t()", "inverse", "svd", "reshape", "view", "resize_", "untyped_storage",
+    "storage_offset", "stride", "requires_grad", "backward", ".grad", "grad_fn", "is_leaf", "retain_grad",
+    "no_grad", "detach",
+]
+
+
+def _texts(model: object) -> list[object]:
+    """Every human-readable text field of a lesson and its tasks."""
+    found = [model.title, model.summary, model.intro]  # type: ignore[attr-defined]
+    for task in model.tasks:  # type: ignore[attr-defined]
+        found += [task.title, task.prompt, task.summary, *task.hints, *task.feedback.values()]
+    return found
+
+
+def test_course_size_and_shape() -> None:
+    assert len(COURSE.task_ids()) >= 40
+    for lesson in COURSE.lessons:
+        assert 5 <= len(lesson.tasks) <= 8, lesson.id
+
+
+def test_every_text_in_english_and_chinese() -> None:
+    for lesson in COURSE.lessons:
+        for text in _texts(lesson):
+            assert text.languages() >= {"en", "zh"}, (lesson.id, text)
+            assert text.get("en").strip() and text.get("zh").strip()
+    assert COURSE.meta.title.languages() >= {"en", "zh"}
+
+
+def test_seed_apis_are_exercised() -> None:
+    # A solution's code, or the arguments it is given (dtypes are often arguments).
+    solutions = "\n".join(f"{task.solution}\n{task.cases}\n{task.random_args}" for _, task in COURSE.tasks())
+    missing = [api for api in SEED_APIS if api not in solutions]
+    assert len(missing) <= len(SEED_APIS) // 10, f"not exercised: {missing}"
+
+
+def test_tasks_grade_what_they_teach() -> None:
+    for lesson, task in COURSE.tasks():
+        kinds = {c.kind for c in task.checks}
+        assert task.cases, f"{lesson.id}/{task.id} needs fixed cases a learner can reason about"
+        if lesson.id == "ecosystem":
+            continue
+        assert task.random_cases or not any(c.has_random() for c in task.cases) or kinds & {"source"}, task.id
+    assert sum("cuda" in t.devices and any("device" in str(c.root) for c in t.cases) for _, t in COURSE.tasks()) >= 2
+
+
+def test_every_task_has_a_wrong_answer() -> None:
+    assert set(COURSE.task_ids()) <= set(WRONG), sorted(set(COURSE.task_ids()) - set(WRONG))
+
+
+@pytest.fixture(scope="module")
+def wrong_batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """Workspace k holds the k-th wrong answer of every task that has one; one CLI call grades them all."""
+    depth = max(len(answers) for answers in WRONG.values())
+    roots = []
+    for k in range(depth):
+        answers = {task: entries[k]["code"] for task, entries in WRONG.items() if k < len(entries)}
+        roots.append(make_workspace(tmp_path_factory.mktemp(f"wrong{k}"), builtin_course(), answers))
+    code, data, stderr = grade_json(*map(str, roots), "--seed", "11")
+    assert code == 1 and "Traceback" not in stderr
+    return {w["workspace"]: {v["task"]: v for v in w["tasks"]} for w in data} | {"_roots": [str(r) for r in roots]}
+
+
+CASES = [(task, k) for task, entries in sorted(WRONG.items()) for k in range(len(entries))]
+
+
+@pytest.mark.parametrize("task, k", CASES, ids=[f"{t}#{k}" for t, k in CASES])
+def test_wrong_answer_fails_with_the_intended_check(wrong_batch: dict, task: str, k: int) -> None:
+    verdict = wrong_batch[wrong_batch["_roots"][k]][task]
+    expected = WRONG[task][k]["fails"]
+    assert verdict["status"] != "passed", f"{task}: a wrong answer passed"
+    failed = [c["name"] for c in verdict["checks"] if not c["passed"]]
+    assert expected in failed, f"{task}: expected {expected} to fail, got {verdict['status']} {failed} {json.dumps(verdict['error'])[:300]}"
