@@ -42,7 +42,7 @@ def _pack_for(workspace: Workspace, explicit: Pack | None) -> Pack:
 def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: Path | None, jobs: int,
                      device: str, seed: int | None, lang: str | None, shard: str | None) -> list[WorkspaceResult]:
     """Grade each workspace with its pack (or ``pack``), write the report, return the results."""
-    from tutor.grading.engine import Grader
+    from tutor.grading.start import open_grader
     from tutor.reports import render
     from tutor.reports.shard import select_shard
 
@@ -61,7 +61,7 @@ def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: 
             raise UserError(f"--shard: {exc}") from None
     results: list[WorkspaceResult] = []
     bar = _progress(fmt, output)
-    with Grader(device=device, jobs=jobs, lang=language) as grader:
+    with open_grader(device, jobs, language) as grader:
         if "landlock" not in grader.layers() or not grader.layers()["landlock"].startswith("active"):
             print(M_FS_LAYER(language), file=sys.stderr)
         total = sum(len(_pack_for(ws, explicit).task_ids()) for ws in workspaces)
@@ -120,29 +120,34 @@ def read_report(path: Path) -> list[WorkspaceResult]:
 
 def replay_report(path: Path, *, pack: Path | None, lang: str | None) -> bool:
     """Re-grade each recorded verdict with its seed and device; True when all come out the same."""
-    from tutor.grading.engine import Grader
+    from contextlib import ExitStack
+
+    from tutor.grading.start import open_grader
     from tutor.reports.compare import environment_differences, same_verdict
 
     language = resolve_lang(lang)
     results = read_report(path)
     explicit = load_pack(pack) if pack is not None else None
     all_same = True
-    for result in results:
-        root = Path(result.workspace) if result.workspace else Path.cwd()
-        ws = Workspace.find(root)
-        for old in result.verdicts:
+    with ExitStack() as stack:
+        graders: dict[str, Any] = {}
+        for result in results:
+            root = Path(result.workspace) if result.workspace else Path.cwd()
+            ws = Workspace.find(root)
             ws_pack = explicit or (_pack_for(ws, None) if ws else load_pack(builtin_course()))
-            file = ws.exercise_path(old.task) if ws else root
-            with Grader(device=old.device, jobs=1, lang=language) as grader:
-                new = grader.grade(ws_pack, old.task, file, seed=old.seed)
-            differences = same_verdict(old, new)
-            if old.pack and ws_pack.hash != old.pack.hash:
-                differences.append(f"pack hash {old.pack.hash} -> {ws_pack.hash}")
-            if differences:
-                all_same = False
-                print(M_REPLAY_DIFF(language, task=old.task))
-                for line in differences + environment_differences(old, new):
-                    print(f"  - {line}")
-            else:
-                print(M_REPLAY_SAME(language, task=old.task, status=new.status.value))
+            for old in result.verdicts:
+                if old.device not in graders:
+                    graders[old.device] = stack.enter_context(open_grader(old.device, 1, language))
+                file = ws.exercise_path(old.task) if ws else root
+                new = graders[old.device].grade(ws_pack, old.task, file, seed=old.seed)
+                differences = same_verdict(old, new)
+                if old.pack and ws_pack.hash != old.pack.hash:
+                    differences.append(f"pack hash {old.pack.hash} -> {ws_pack.hash}")
+                if differences:
+                    all_same = False
+                    print(M_REPLAY_DIFF(language, task=old.task))
+                    for line in differences + environment_differences(old, new):
+                        print(f"  - {line}")
+                else:
+                    print(M_REPLAY_SAME(language, task=old.task, status=new.status.value))
     return all_same

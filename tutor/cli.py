@@ -120,10 +120,10 @@ def start(
         workspace = Workspace.create(Path.cwd(), ctx.pack, ctx.pack_source)
     else:
         workspace.write_missing_starters(ctx.pack)
-    from tutor.grading.engine import Grader
+    from tutor.grading.start import open_grader
     from tutor.ui.session import run_session
 
-    with Grader(device=device.value, jobs=1, lang=ctx.lang) as grader:
+    with open_grader(device.value, 1, ctx.lang) as grader:
         code = run_session(workspace, ctx.pack, grader, ctx.lang, watch=False if manual else None,
                            interactive=False if manual else None)
     raise typer.Exit(code)
@@ -202,9 +202,9 @@ def check(
         path = file
     else:
         path = ctx.require_workspace().exercise_path(task)
-    from tutor.grading.engine import Grader
+    from tutor.grading.start import open_grader
 
-    with Grader(device=device.value, jobs=1, lang=ctx.lang) as grader:
+    with open_grader(device.value, 1, ctx.lang) as grader:
         verdict = grader.grade(ctx.pack, task, path, seed=seed)
     if progress is not None and file is None:
         progress.record_attempt(task, verdict.status.value)

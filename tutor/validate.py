@@ -27,8 +27,8 @@ M_STARTER_PASSES = Message(en="the starter already passes: it must fail until th
 def pack_problems(pack: Pack, device: str, lang: str) -> list[Problem]:
     """Everything wrong with a loaded pack that only running it can show."""
     from tutor.checks import custom
-    from tutor.grading.engine import Grader
     from tutor.grading.ops import UnknownOp, resolve
+    from tutor.grading.start import open_grader
 
     problems: list[Problem] = []
     for lesson, task in pack.tasks():
@@ -48,7 +48,7 @@ def pack_problems(pack: Pack, device: str, lang: str) -> list[Problem]:
     if problems:
         return problems
     runnable = [(lesson, task) for lesson, task in pack.tasks() if device in task.devices]
-    with tempfile.TemporaryDirectory(prefix="tutor-validate-") as tmp, Grader(device=device, jobs=1, lang=lang) as grader:
+    with tempfile.TemporaryDirectory(prefix="tutor-validate-") as tmp, open_grader(device, 1, lang) as grader:
         for lesson, task in runnable:
             task_id = f"{lesson.id}/{task.id}"
             for role in ("solution", "starter"):

@@ -31,7 +31,7 @@ from tutor.grading.inputs import CaseInputs, make_cases
 from tutor.grading.pool import Pool, RunResult
 from tutor.grading.reference import TORCH_STATE, Reference
 from tutor.i18n import Message
-from tutor.jail import wire
+from tutor.jail import frames, wire
 from tutor.pack.loader import Pack
 from tutor.pack.models import Task
 from tutor.verdict import CaseInfo, CheckResult, PackRef, Status, Verdict
@@ -117,12 +117,12 @@ class _Outcome:
 class Grader:
     """Grades tasks; owns the warm sandbox workers (``jobs`` of them) until closed."""
 
-    def __init__(self, device: str = "cpu", jobs: int = 1, lang: str = "en") -> None:
+    def __init__(self, device: str = "cpu", jobs: int = 1, lang: str = "en", *, pool: Pool | None = None) -> None:
         check_device(device, lang)
         self.device = device
         self.jobs = max(1, jobs)
         self.lang = lang
-        self.pool = Pool(device, self.jobs)
+        self.pool = pool if pool is not None else Pool(device, self.jobs)
         self._references: dict[tuple[str, str], Reference] = {}
         self._ref_lock = threading.Lock()
 
@@ -401,12 +401,12 @@ def _read_outcome(result: RunResult, ncases: int, device: str) -> _Outcome:
     """Parse the child's result channel strictly; anything out of order is inconsistent."""
     outcome = _Outcome()
     try:
-        frames = wire.split_frames(result.result)
-    except wire.WireError as exc:
+        received = frames.split_frames(result.result)
+    except frames.WireError as exc:
         outcome.inconsistent = str(exc)
         return outcome
     expected = 0
-    for header, blob in frames:
+    for header, blob in received:
         kind = header.get("kind")
         if kind == "layers":
             outcome.layers = ["process", "environment", "audit"] + [
@@ -430,7 +430,7 @@ def _read_outcome(result: RunResult, ncases: int, device: str) -> _Outcome:
             try:
                 value = wire.decode(header.get("payload"), blob, device=device, max_bytes=MAX_RESULT_BYTES)
                 outcome.runs[index] = _as_run(value, header)
-            except (wire.WireError, KeyError, TypeError) as exc:
+            except (frames.WireError, KeyError, TypeError) as exc:
                 outcome.inconsistent = f"case {index}: {exc}"
                 return outcome
         elif kind == "done":
@@ -445,7 +445,7 @@ def _read_outcome(result: RunResult, ncases: int, device: str) -> _Outcome:
 
 def _as_run(value: Any, header: dict[str, Any]) -> Run:
     if not isinstance(value, dict) or set(value) != {"result", "inputs", "grads", "backward_grads"}:
-        raise wire.WireError("result payload has the wrong shape")
+        raise frames.WireError("result payload has the wrong shape")
 
     def names(key: str) -> list[str]:
         raw = header.get(key) or []
@@ -453,7 +453,7 @@ def _as_run(value: Any, header: dict[str, Any]) -> Run:
 
     for key in ("inputs", "grads", "backward_grads"):
         if not isinstance(value[key], dict):
-            raise wire.WireError(f"{key} is not a mapping")
+            raise frames.WireError(f"{key} is not a mapping")
     error = header.get("backward_error")
     return Run(
         result=value["result"],

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import tutor
-from tutor.jail import wire
+from tutor.jail import frames
 
 START_TIMEOUT = 120.0  # importing torch on a cold, busy machine can take a while
 GRACE = 10.0  # the zygote enforces job deadlines; this only guards the zygote itself
@@ -85,7 +85,7 @@ class Worker:
             cwd=self.scratch_root,
             start_new_session=True,
         )
-        wire.write_frame(self.proc.stdin, {"op": "init", "scratch_root": str(self.scratch_root)})
+        frames.write_frame(self.proc.stdin, {"op": "init", "scratch_root": str(self.scratch_root)})
         ready = self._read(START_TIMEOUT)
         if ready is None or ready[0].get("op") != "ready":
             self.stop()
@@ -98,7 +98,7 @@ class Worker:
         timer = threading.Timer(timeout, self._kill)
         timer.start()
         try:
-            return wire.read_frame(self.proc.stdout)
+            return frames.read_frame(self.proc.stdout)
         except (OSError, ValueError):
             return None
         finally:
@@ -113,7 +113,7 @@ class Worker:
             self.start()
         assert self.proc is not None and self.proc.stdin is not None
         try:
-            wire.write_frame(self.proc.stdin, {"op": "run", **job}, blob)
+            frames.write_frame(self.proc.stdin, {"op": "run", **job}, blob)
         except OSError:
             self.stop()
             return RunResult(-1, False, "", "", b"", worker_lost="the sandbox worker stopped")

@@ -24,7 +24,7 @@ import torch
 from torch.overrides import TorchFunctionMode, resolve_name
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from tutor.jail import wire
+from tutor.jail import frames, wire
 
 _backward = torch.autograd.backward
 _is_tensor = torch.is_tensor
@@ -83,7 +83,7 @@ class Report:
         self.fd = fd
 
     def send(self, header: dict[str, Any], blob: bytes = b"") -> None:
-        wire.write_frame(self.fd, header, blob)
+        frames.write_frame(self.fd, header, blob)
 
 
 class _Calls(TorchFunctionMode):
@@ -305,7 +305,7 @@ def _run_case(index: int, case: dict[str, Any], job: dict[str, Any], entry: Call
     value = {"result": result, "inputs": args, "grads": grads, "backward_grads": backward_grads}
     try:
         doc, blob = wire.encode(value, max_bytes=job.get("max_result_bytes", 256 << 20))
-    except (wire.WireError, RecursionError) as exc:
+    except (frames.WireError, RecursionError) as exc:
         report.send({"kind": "case", "case": index, "error": f"your function's result cannot be graded: {exc}"})
         return
     report.send(

@@ -13,13 +13,12 @@ Worker side: imports only the standard library and torch.
 from __future__ import annotations
 
 import ctypes
-import json
 import math
-import os
-import struct
-from typing import Any, BinaryIO
+from typing import Any
 
 import torch
+
+from tutor.jail.frames import WireError
 
 # Bound once, before any learner code exists, so monkeypatching torch later
 # cannot change how we read storages.
@@ -48,10 +47,6 @@ DTYPE_NAMES = {dtype: name for name, dtype in DTYPES.items()}
 MAX_DEPTH = 32
 MAX_ITEMS = 100_000
 MAX_TENSORS = 10_000
-
-
-class WireError(ValueError):
-    """A payload that does not describe a valid value: refused before use."""
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -305,76 +300,3 @@ class Opaque:
 
     def __repr__(self) -> str:
         return f"<{self.type_name}>"
-
-
-# ---------------------------------------------------------------- framing
-
-_FRAME = struct.Struct("<II")  # header length, blob length
-
-
-def write_frame(out: BinaryIO | int, header: dict[str, Any], blob: bytes = b"") -> None:
-    """One message: a JSON header and an opaque blob, length-prefixed."""
-    raw = json.dumps(header, separators=(",", ":")).encode()
-    data = _FRAME.pack(len(raw), len(blob)) + raw + blob
-    if isinstance(out, int):
-        view = memoryview(data)
-        while view:
-            written = os.write(out, view)
-            view = view[written:]
-    else:
-        out.write(data)
-        out.flush()
-
-
-def read_frame(stream: BinaryIO) -> tuple[dict[str, Any], bytes] | None:
-    """The next frame from a trusted stream (grader <-> zygote), or None at its end."""
-    head = _read_exact(stream, _FRAME.size)
-    if head is None:
-        return None
-    hlen, blen = _FRAME.unpack(head)
-    raw = _read_exact(stream, hlen)
-    blob = _read_exact(stream, blen) if blen else b""
-    if raw is None or blob is None:
-        return None
-    return json.loads(raw), blob
-
-
-def _read_exact(stream: BinaryIO, n: int) -> bytes | None:
-    chunks = []
-    while n:
-        chunk = stream.read(n)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
-
-
-def split_frames(data: bytes, *, max_frames: int = 10_000) -> list[tuple[dict[str, Any], bytes]]:
-    """Cut an untrusted byte stream into frames (see ``scan_frames``)."""
-    return scan_frames(data, max_frames=max_frames)[0]
-
-
-def scan_frames(data: bytes, *, max_frames: int = 10_000) -> tuple[list[tuple[dict[str, Any], bytes]], int]:
-    """Complete frames at the start of ``data``, and how many bytes they took.
-
-    Refuses any frame whose header is not a JSON object; a truncated tail is
-    left unconsumed (more may come, or the writer died mid-frame).
-    """
-    frames = []
-    pos = 0
-    while pos + _FRAME.size <= len(data) and len(frames) < max_frames:
-        hlen, blen = _FRAME.unpack_from(data, pos)
-        end = pos + _FRAME.size + hlen + blen
-        if end > len(data):
-            break
-        start = pos + _FRAME.size
-        try:
-            header = json.loads(data[start : start + hlen])
-        except (ValueError, RecursionError):
-            raise WireError("a result frame is not JSON") from None
-        if not isinstance(header, dict):
-            raise WireError("a result frame is not an object")
-        frames.append((header, data[start + hlen : end]))
-        pos = end
-    return frames, pos

@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from tutor.jail import harness, layers, wire
+from tutor.jail import frames, harness, layers, wire
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -49,7 +49,7 @@ def main() -> None:
     # start workers from a short-lived thread. The zygote ends when its stdin
     # closes, which happens when the grader exits in any way.
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
-    init = wire.read_frame(proto_in)
+    init = frames.read_frame(proto_in)
     if init is None:
         return
     config = init[0]
@@ -60,16 +60,16 @@ def main() -> None:
     harness.warm_up()
     scratch_root = Path(config["scratch_root"])
     read_only = layers.default_read_only()  # interpreter dirs only: never the repository
-    wire.write_frame(
+    frames.write_frame(
         proto_out,
         {"op": "ready", "layers": layers.probe(), "torch": torch.__version__, "pid": os.getpid()},
     )
     while True:
-        frame = wire.read_frame(proto_in)
+        frame = frames.read_frame(proto_in)
         if frame is None:
             return
         job, blob = frame
-        wire.write_frame(proto_out, *_run(job, blob, scratch_root, read_only, devnull))
+        frames.write_frame(proto_out, *_run(job, blob, scratch_root, read_only, devnull))
 
 
 def _run(job: dict[str, Any], blob: bytes, scratch_root: Path, read_only: tuple[Path, ...], devnull: int) -> tuple[dict[str, Any], bytes]:
@@ -149,10 +149,10 @@ def _run(job: dict[str, Any], blob: bytes, scratch_root: Path, read_only: tuple[
 def _count_case_starts(buffer: bytearray, pos: int) -> tuple[int, int]:
     """Case-start markers in the frames completed since ``pos``; the new scan position."""
     try:
-        frames, used = wire.scan_frames(bytes(buffer[pos:]))
-    except wire.WireError:  # garbage on the channel: the grader will refuse the run
+        found, used = frames.scan_frames(bytes(buffer[pos:]))
+    except frames.WireError:  # garbage on the channel: the grader will refuse the run
         return 0, len(buffer)
-    return sum(header.get("kind") == "case_start" for header, _ in frames), pos + used
+    return sum(header.get("kind") == "case_start" for header, _ in found), pos + used
 
 
 def _text(data: bytearray, cut: bool) -> str:
