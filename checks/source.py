@@ -44,7 +44,7 @@ def check(ctx: CaseContext, options: Any) -> Finding | None:
         if options.no_loops and isinstance(node, LOOPS):
             return Finding(M_LOOP(ctx.lang, line=node.lineno))
         if options.forbid_names:
-            name = _dotted(node)
+            name = pycode.dotted_name(node)
             if name and any(name == f or name.startswith(f + ".") or name.endswith("." + f) for f in options.forbid_names):
                 return Finding(M_NAME(ctx.lang, line=node.lineno, name=name))
     if options.forbid_names:
@@ -54,13 +54,4 @@ def check(ctx: CaseContext, options: Any) -> Finding | None:
                 for name in names:
                     if any(name == f or name.startswith(f + ".") for f in options.forbid_names):
                         return Finding(M_NAME(ctx.lang, line=node.lineno, name=name))
-    return None
-
-
-def _dotted(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr}" if base else None
     return None

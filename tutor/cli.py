@@ -218,7 +218,13 @@ def check(
 
             _emit(render("text", [_single(verdict, path)]), output)
         else:
-            _console().print(VerdictView(verdict, ctx.lang, task=task_model))
+            from tutor.ui.course import next_task
+
+            following = next_task(ctx.pack, progress, task) if verdict.passed else None
+            found = ctx.pack.find(following) if following else None
+            upcoming = (following, found[1].title.get(ctx.lang)) if found else None
+            _console().print(VerdictView(verdict, ctx.lang, task=task_model, next_task=upcoming,
+                                         show_next=progress is not None))
     raise typer.Exit(0 if verdict.passed else 1)
 
 

@@ -44,3 +44,13 @@ def parameters(func: ast.FunctionDef) -> tuple[list[str], set[str]]:
     kwonly = [a.arg for a in args.kwonlyargs]
     required |= {a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None}
     return positional + kwonly, required
+
+
+def dotted_name(node: ast.AST) -> str | None:
+    """``torch.nn.functional.relu`` for that attribute chain; None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted_name(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 
+from tutor import pycode
 from tutor.i18n import Message
 
 # Dotted names (and their prefixes) exercise code must not touch.
@@ -39,14 +40,6 @@ M_REFUSED = Message(
     zh="第 {line} 行：`{what}` 会深入 torch 或解释器的内部，本练习不允许这样做。请用公开的张量运算完成任务。",
 )
 
-
-def _dotted(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr}" if base else None
-    return None
 
 
 def _forbidden(name: str, aliases: dict[str, str]) -> bool:
@@ -75,7 +68,7 @@ def refusal(tree: ast.Module, lang: str) -> str | None:
         if isinstance(node, ast.Attribute):
             if node.attr in FORBIDDEN_ATTRS:
                 return M_REFUSED(lang, line=node.lineno, what=f".{node.attr}")
-            name = _dotted(node)
+            name = pycode.dotted_name(node)
             if name and _forbidden(name, aliases):
                 return M_REFUSED(lang, line=node.lineno, what=name)
         elif isinstance(node, ast.Name):

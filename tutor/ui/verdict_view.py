@@ -60,7 +60,7 @@ class M:
         Message("That's it!", "就是这样！"),
     )
     passed = Message("Passed", "通过")
-    passed_cases = Message("all {n} cases passed", "全部 {n} 个用例通过")
+    passed_cases = Message("{n}/{n} cases passed", "{n}/{n} 个用例全部通过")
     learned = Message("What you learned", "你学到了什么")
     next_task = Message("Next: {task} · {title}", "下一题：{task} · {title}")
     press_next = Message("  (press {key} to go on)", "  （按 {key} 继续）")
