@@ -128,7 +128,7 @@ def test_pass_praise_summary_next_and_reference():
     v = verdict(Status.PASSED, [CheckResult("result", True, 0), CheckResult("result", True, 1)], score=1)
     en = render(VerdictView(v, "en", task=task, next_task=("views/col", "A column"), show_reference=True))
     assert "✓ Passed" in en and "views/first-row" in en
-    assert "all 2 cases passed" in en
+    assert "2/2 cases passed" in en
     assert "What you learned" in en and "Indexing a row gives a view." in en
     assert "Next: views/col · A column" in en
     assert "The reference solution" in en and "return x[0]" in en
