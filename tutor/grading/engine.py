@@ -10,8 +10,10 @@ is compared here. The sandbox only runs code and reports.
 
 from __future__ import annotations
 
+import importlib
 import platform
 import secrets
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +29,7 @@ from tutor.checks import CaseContext, Finding, Run
 from tutor import pycode
 from tutor.errors import UserError
 from tutor.grading import refusal
+from tutor.grading.compare import tensor_paths
 from tutor.grading.inputs import CaseInputs, make_cases
 from tutor.grading.pool import Pool, RunResult
 from tutor.grading.reference import TORCH_STATE, Reference
@@ -345,8 +348,6 @@ def _scope(kind: str) -> str:
 
 
 def _check_module(kind: str) -> Any:
-    import importlib
-
     return importlib.import_module(f"{contract.__name__}.{kind}")
 
 
@@ -354,14 +355,11 @@ def _run_check(spec: Any, ctx: CaseContext, pack: Pack) -> Finding | None:
     module = _check_module(spec.kind)
     if spec.kind == "custom":
         return module.run(module.load(pack.root, spec.options), ctx, None, spec.options)
-    outcome = module.check(ctx, spec.options)
-    return outcome
+    return module.check(ctx, spec.options)
 
 
 def _trace_suspicious(run: Run, ctx: CaseContext) -> bool:
     """A computed tensor result with no recorded op at all means the recording was tampered with."""
-    from tutor.grading.compare import tensor_paths
-
     results = tensor_paths(run.result)
     if not results or run.calls or run.ops:
         return False
@@ -381,8 +379,6 @@ def _case_args(case: CaseInputs) -> str:
 
 def _exit_text(code: int) -> str:
     if code < 0:
-        import signal
-
         try:
             return f"signal {signal.Signals(-code).name}"
         except ValueError:
