@@ -95,3 +95,11 @@ def test_wrong_answer_fails_with_the_intended_check(wrong_batch: dict, task: str
     assert verdict["status"] != "passed", f"{task}: a wrong answer passed"
     failed = [c["name"] for c in verdict["checks"] if not c["passed"]]
     assert expected in failed, f"{task}: expected {expected} to fail, got {verdict['status']} {failed} {json.dumps(verdict['error'])[:300]}"
+
+
+def test_course_loads_with_the_pure_python_yaml_parser(monkeypatch) -> None:
+    """libyaml accepts a few things PyYAML's own parser rejects; the course must suit both."""
+    from tutor.pack import yamlnodes
+
+    monkeypatch.setattr(yamlnodes, "_LOADER", yaml.SafeLoader)
+    assert load_pack(builtin_course()).task_ids() == COURSE.task_ids()

@@ -74,7 +74,7 @@ def refusal(tree: ast.Module, lang: str) -> str | None:
         elif isinstance(node, ast.Name):
             if node.id in FORBIDDEN_CALLS or node.id in FORBIDDEN_ATTRS:
                 return M_REFUSED(lang, line=node.lineno, what=node.id)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "setattr", "delattr", "hasattr"):
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "setattr", "delattr"):
             target = node.args[1] if len(node.args) > 1 else None
             if not (isinstance(target, ast.Constant) and isinstance(target.value, str)):
                 return M_REFUSED(lang, line=node.lineno, what=f"{node.func.id} with a computed name")
