@@ -303,7 +303,8 @@ def _solution_lines(pack_root: Path) -> list[str]:
     for _, task in pack.tasks():
         for line in task.solution.splitlines():
             s = line.strip()
-            if s and not s.startswith(("def ", "import ", "from ", "#")) and not any(s in text for text in public):
+            meaningful = len(s) >= 4 and any(c.isalnum() for c in s)  # not a lone bracket
+            if meaningful and not s.startswith(("def ", "import ", "from ", "#")) and not any(s in text for text in public):
                 lines.append(s)
     assert lines
     return lines
