@@ -191,7 +191,11 @@ def compare(expected: Any, got: Any, path: str, *, rtol_atol: tuple[float, float
         rtol, atol = rtol_atol or DEFAULT_TOLERANCE[torch.float64]
         same = (expected != expected and got != got) or abs(got - expected) <= atol + rtol * abs(expected)
         return None if same else Finding(M_SCALAR(lang, path=path, expected=expected, got=got))
-    if type(got) is not type(expected) and not (isinstance(expected, torch.device) and isinstance(got, torch.device)):
+    if isinstance(expected, torch.device) and isinstance(got, torch.device):
+        # cuda and cuda:0 name the same device when the index is the current one.
+        same = expected.type == got.type and (expected.index or 0) == (got.index or 0)
+        return None if same else Finding(M_SCALAR(lang, path=path, expected=str(expected), got=str(got)))
+    if type(got) is not type(expected):
         return Finding(M_TYPE(lang, path=path, expected=kind_of(expected), got=kind_of(got)))
     if got != expected:
         return Finding(M_SCALAR(lang, path=path, expected=repr(expected), got=repr(got)))

@@ -72,6 +72,8 @@ def build(spec: Any, dims: dict[str, int], seed: int, device: str) -> Any:
     """One argument's value on the grading device."""
     if isinstance(spec, TensorValues):
         dtype = getattr(torch, spec.dtype) if spec.dtype else None
+        if dtype is None and spec.requires_grad:  # [1, 2] with requires_grad means floats
+            dtype = torch.get_default_dtype()
         return _finish(torch.tensor(spec.values, dtype=dtype), spec, seed, device)
     if isinstance(spec, RandomTensor):
         return _finish(_draw(spec, [dims[d] if isinstance(d, str) else d for d in spec.shape], seed), spec, seed, device)

@@ -262,10 +262,11 @@ def _decode_value(v: Any, tensors: list[torch.Tensor], device: str, depth: int) 
             raise WireError("unknown dtype")
         return DTYPES[v["dtype"]]
     if "device" in v and "generator" not in v:
-        kind = str(v["device"]).split(":")[0]
-        if kind not in ("cpu", "cuda"):
+        text = str(v["device"])
+        kind, _, index = text.partition(":")
+        if kind not in ("cpu", "cuda") or (index and not index.isdigit()):
             raise WireError("unknown device")
-        return torch.device(device if kind == "cuda" else "cpu")
+        return torch.device(text if kind == "cuda" else "cpu")
     if "generator" in v:
         seed = v["generator"]
         if not isinstance(seed, int):

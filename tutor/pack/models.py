@@ -96,10 +96,19 @@ class TensorBase(Strict):
     )
 
 
+_NOT_DIFFERENTIABLE = {"uint8", "int8", "int16", "int32", "int64", "bool", "short", "int", "long"}
+
+
 class TensorValues(TensorBase):
     """``{values: [[1, 2], [3, 4]], dtype: float64}``: that exact tensor."""
 
     values: Any
+
+    @model_validator(mode="after")
+    def _grad_needs_floats(self) -> TensorValues:
+        if self.requires_grad and self.dtype in _NOT_DIFFERENTIABLE:
+            raise ValueError(f"a {self.dtype} tensor cannot require grad: use a floating dtype")
+        return self
 
     @field_validator("values")
     @classmethod
@@ -140,6 +149,8 @@ class RandomTensor(TensorBase):
             raise ValueError(f"low ({low}) must be below high ({high})")
         if self.layout == "transposed" and len(self.shape) < 2:
             raise ValueError("layout: transposed needs at least two dimensions")
+        if self.requires_grad and (self.dtype in _NOT_DIFFERENTIABLE or (self.dtype is None and self.dist in ("int", "bool"))):
+            raise ValueError("an integer or bool tensor cannot require grad: use a floating dtype")
         return self
 
     def bounds(self) -> tuple[float, float]:
@@ -408,14 +419,16 @@ class Task(Strict):
             raise ValueError(
                 "random_cases needs a template: `random_args`, or a fixed case with a `shape`"
             )
-        used: set[str] = set()
+        used: set[str] = set()  # symbols that are drawn from a range somewhere
         for case in self.cases:
-            used |= case.symbols()
+            used |= case.symbols() - set(case.pinned)
             unknown = set(case.pinned) - set(self.dims) - case.symbols()
             if unknown:
                 raise ValueError(f"a case pins unknown dims: {', '.join(sorted(unknown))}")
-        for value in (self.random_args or {}).values():
-            used |= spec_symbols(value)
+        if self.random_cases:  # hidden cases draw every symbol of their template afresh
+            for template in self.random_template() or []:
+                for value in template.values():
+                    used |= spec_symbols(value)
         missing = used - set(self.dims)
         if missing:
             raise ValueError(f"symbolic dims without a range in `dims`: {', '.join(sorted(missing))}")
