@@ -122,3 +122,10 @@ def test_chinese_everywhere(tmp_path: Path) -> None:
 def test_python_dash_m_tutor_is_the_same_command() -> None:
     proc = subprocess.run([sys.executable, "-m", "tutor", "--help"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0 and "grade" in proc.stdout
+
+
+def test_help_speaks_the_learners_language() -> None:
+    zh = run_tutor("check", "--help", env={"TUTOR_LANG": "zh"})
+    en = run_tutor("check", "--help")
+    assert zh.returncode == en.returncode == 0
+    assert "评分一个练习" in zh.stdout and "Grade one task once" in en.stdout

@@ -21,18 +21,27 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from tutor.errors import UserError, report
-from tutor.i18n import Message
+from tutor.i18n import Message, resolve_lang
+
+# Help is shown before --lang is parsed, so it follows TUTOR_LANG or the locale.
+HELP_LANG = resolve_lang()
+
+
+def _h(en: str, zh: str) -> str:
+    return Message(en, zh)(HELP_LANG)
+
+
 
 app = typer.Typer(
     name="tutor",
-    help="A terminal tutor and automated grader for PyTorch fundamentals.",
+    help=_h("A terminal tutor and automated grader for PyTorch fundamentals.", "PyTorch 基础的终端导师与自动评分器。"),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-lesson_app = typer.Typer(help="Write and check lesson packs (for instructors).", no_args_is_help=True)
-export_app = typer.Typer(help="Ready-made bundles for course platforms.", no_args_is_help=True)
+lesson_app = typer.Typer(help=_h("Write and check lesson packs (for instructors).", "编写和检查课程包（教师用）。"), no_args_is_help=True)
+export_app = typer.Typer(help=_h("Ready-made bundles for course platforms.", "为课程平台生成的现成打包。"), no_args_is_help=True)
 app.add_typer(lesson_app, name="lesson")
 app.add_typer(export_app, name="export")
 
@@ -63,11 +72,11 @@ class GradeFormat(str, Enum):
     exercism = "exercism"
 
 
-PackOpt = typer.Option(None, "--pack", help="A pack folder or one lesson file (default: the workspace's, else the built-in course).")
-LangOpt = typer.Option(None, "--lang", help="Language of everything shown: en or zh (default: TUTOR_LANG, else the locale).")
-DeviceOpt = typer.Option(Device.cpu, "--device", help="Where learner code runs and is compared: cpu or cuda.")
-SeedOpt = typer.Option(None, "--seed", help="Replay: the seed of the hidden random cases.")
-OutputOpt = typer.Option(None, "--output", "-o", help="Write the report to this file instead of standard output.")
+PackOpt = typer.Option(None, "--pack", help=_h("A pack folder or one lesson file (default: the workspace's, else the built-in course).", "课程包目录或单个课程文件（默认：工作区所用的课程，否则为内置课程）。"))
+LangOpt = typer.Option(None, "--lang", help=_h("Language of everything shown: en or zh (default: TUTOR_LANG, else the locale).", "显示语言：en 或 zh（默认：TUTOR_LANG，否则按系统区域设置）。"))
+DeviceOpt = typer.Option(Device.cpu, "--device", help=_h("Where learner code runs and is compared: cpu or cuda.", "学习者代码运行和比较的设备：cpu 或 cuda。"))
+SeedOpt = typer.Option(None, "--seed", help=_h("Replay: the seed of the hidden random cases.", "重现：隐藏随机用例的种子。"))
+OutputOpt = typer.Option(None, "--output", "-o", help=_h("Write the report to this file instead of standard output.", "把报告写入此文件，而不是标准输出。"))
 
 M_HINT = Message(en="Hint {n} of {total}:", zh="提示 {n}/{total}：")
 M_NO_HINTS = Message(en="No more hints for this task: you have seen all {total}.", zh="这道题的提示已经全部看过了（共 {total} 条）。")
@@ -103,14 +112,13 @@ def _emit(text: str, output: Optional[Path]) -> None:
 # ---------------------------------------------------------------- learners
 
 
-@app.command()
+@app.command(help=_h("The guided session: makes the workspace here if there is none, then re-grades on every save.", "引导式学习：如当前目录没有工作区则创建，之后每次保存都重新评分。"))
 def start(
     lang: Optional[Lang] = LangOpt,
     device: Device = DeviceOpt,
     pack: Optional[Path] = PackOpt,
-    manual: bool = typer.Option(False, "--manual", help="Check on Enter instead of watching the file."),
+    manual: bool = typer.Option(False, "--manual", help=_h("Check on Enter instead of watching the file.", "按回车检查，而不是监视文件。")),
 ) -> None:
-    """The guided session: makes the workspace here if there is none, then re-grades on every save."""
     from tutor import context
     from tutor.workspace import Workspace
 
@@ -129,13 +137,12 @@ def start(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(help=_h("Make a workspace here without starting the session.", "在此创建工作区，但不开始学习。"))
 def init(
     pack: Optional[Path] = PackOpt,
     lang: Optional[Lang] = LangOpt,
-    ci: Optional[str] = typer.Option(None, "--ci", help="Also write a CI workflow that grades on push: github."),
+    ci: Optional[str] = typer.Option(None, "--ci", help=_h("Also write a CI workflow that grades on push: github.", "同时写入一个在推送时评分的 CI 工作流：github。")),
 ) -> None:
-    """Make a workspace here without starting the session."""
     from tutor import context
     from tutor.workspace import Workspace
 
@@ -152,17 +159,15 @@ def init(
     print(M_CREATED(ctx.lang, path=workspace.root))
 
 
-@app.command("list")
+@app.command("list", help=_h("Lessons and tasks with their status: done, pending or locked.", "列出课程与练习及其状态：已完成、未完成或未解锁。"))
 def list_tasks(pack: Optional[Path] = PackOpt, lang: Optional[Lang] = LangOpt) -> None:
-    """Lessons and tasks with their status: done, pending or locked."""
     from tutor.listing import show_list
 
     raise typer.Exit(show_list(pack, lang and lang.value))
 
 
-@app.command()
+@app.command(help=_h("A task's prompt, its fixed cases and the exercise file's path.", "显示练习的题目、固定用例和练习文件路径。"))
 def show(task: str, pack: Optional[Path] = PackOpt, lang: Optional[Lang] = LangOpt) -> None:
-    """A task's prompt, its fixed cases and the exercise file's path."""
     from tutor import context
     from tutor.ui.task_view import TaskView
 
@@ -172,18 +177,17 @@ def show(task: str, pack: Optional[Path] = PackOpt, lang: Optional[Lang] = LangO
     _console().print(TaskView(lesson, task_model, ctx.lang, path=path))
 
 
-@app.command()
+@app.command(help=_h("Grade one task once and print the verdict. Exit 0 when it passed, 1 when not.", "评分一个练习并显示结果。通过时退出码为 0，否则为 1。"))
 def check(
-    task: Optional[str] = typer.Argument(None, help="lesson-id/task-id (default: the current task)"),
-    file: Optional[Path] = typer.Option(None, "--file", help="Grade this file instead of the exercise file."),
+    task: Optional[str] = typer.Argument(None, help=_h("lesson-id/task-id (default: the current task)", "lesson-id/task-id（默认：当前练习）")),
+    file: Optional[Path] = typer.Option(None, "--file", help=_h("Grade this file instead of the exercise file.", "评分此文件，而不是练习文件。")),
     pack: Optional[Path] = PackOpt,
     device: Device = DeviceOpt,
     seed: Optional[int] = SeedOpt,
     lang: Optional[Lang] = LangOpt,
-    format: CheckFormat = typer.Option(CheckFormat.text, "--format", help="text or json (one JSON object)."),
+    format: CheckFormat = typer.Option(CheckFormat.text, "--format", help=_h("text or json (one JSON object).", "text 或 json（一个 JSON 对象）。")),
     output: Optional[Path] = OutputOpt,
 ) -> None:
-    """Grade one task once and print the verdict. Exit 0 when it passed, 1 when not."""
     from tutor import context
     from tutor.workspace import Progress
 
@@ -234,9 +238,8 @@ def _single(verdict: Any, path: Path) -> Any:
     return WorkspaceResult(str(path), [verdict])
 
 
-@app.command()
+@app.command(help=_h("The next hint for a task (each call shows one more).", "显示练习的下一条提示（每次多显示一条）。"))
 def hint(task: str, pack: Optional[Path] = PackOpt, lang: Optional[Lang] = LangOpt) -> None:
-    """The next hint for a task (each call shows one more)."""
     from tutor import context
     from tutor.workspace import Progress
 
@@ -259,9 +262,8 @@ def hint(task: str, pack: Optional[Path] = PackOpt, lang: Optional[Lang] = LangO
     console.print(Markdown(hints[n - 1].get(ctx.lang)))
 
 
-@app.command()
+@app.command(help=_h("The reference solution, only once the task has passed.", "显示参考答案（仅在通过后）。"))
 def solution(task: str, pack: Optional[Path] = PackOpt, lang: Optional[Lang] = LangOpt) -> None:
-    """The reference solution, only once the task has passed."""
     from tutor import context
     from tutor.workspace import Progress
 
@@ -276,9 +278,8 @@ def solution(task: str, pack: Optional[Path] = PackOpt, lang: Optional[Lang] = L
     _console().print(ReferenceView(task_model, ctx.lang))
 
 
-@app.command()
+@app.command(help=_h("Put the starter back; the old file is kept beside it.", "恢复初始代码；旧文件保留在旁边。"))
 def reset(task: str, pack: Optional[Path] = PackOpt, lang: Optional[Lang] = LangOpt) -> None:
-    """Put the starter back; the old file is kept beside it."""
     from tutor import context
 
     ctx = context.resolve(pack, lang and lang.value)
@@ -293,19 +294,18 @@ def reset(task: str, pack: Optional[Path] = PackOpt, lang: Optional[Lang] = Lang
 # ---------------------------------------------------------------- CI and graders
 
 
-@app.command()
+@app.command(help=_h("Grade every task of each workspace. Exit 0 when all passed, 1 when not.", "评分每个工作区的所有练习。全部通过时退出码为 0，否则为 1。"))
 def grade(
-    workspaces: Optional[list[Path]] = typer.Argument(None, help="Student workspaces (default: the current one)."),
+    workspaces: Optional[list[Path]] = typer.Argument(None, help=_h("Student workspaces (default: the current one).", "学生工作区（默认：当前工作区）。")),
     pack: Optional[Path] = PackOpt,
-    format: GradeFormat = typer.Option(GradeFormat.text, "--format", help="Report format."),
+    format: GradeFormat = typer.Option(GradeFormat.text, "--format", help=_h("Report format.", "报告格式。")),
     output: Optional[Path] = OutputOpt,
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64, help="Sandbox workers grading in parallel."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64, help=_h("Sandbox workers grading in parallel.", "并行评分的沙箱工作进程数。")),
     device: Device = DeviceOpt,
     seed: Optional[int] = SeedOpt,
     lang: Optional[Lang] = LangOpt,
-    shard: Optional[str] = typer.Option(None, "--shard", help="K/N: grade only the K-th of N slices of the workspaces."),
+    shard: Optional[str] = typer.Option(None, "--shard", help=_h("K/N: grade only the K-th of N slices of the workspaces.", "K/N：只评分工作区 N 等分中的第 K 份。")),
 ) -> None:
-    """Grade every task of each workspace. Exit 0 when all passed, 1 when not."""
     from tutor.batch import grade_workspaces
 
     results = grade_workspaces(
@@ -315,26 +315,24 @@ def grade(
     raise typer.Exit(0 if all(v.passed for r in results for v in r.verdicts) else 1)
 
 
-@app.command()
+@app.command(help=_h("Re-grade exactly what a JSON verdict records and say whether the verdict is the same.", "按 JSON 结果中记录的条件重新评分，并说明结论是否相同。"))
 def replay(
-    result: Path = typer.Argument(..., help="A JSON report from `tutor check` or `tutor grade --format json`."),
+    result: Path = typer.Argument(..., help=_h("A JSON report from `tutor check` or `tutor grade --format json`.", "`tutor check` 或 `tutor grade --format json` 生成的 JSON 报告。")),
     pack: Optional[Path] = PackOpt,
     lang: Optional[Lang] = LangOpt,
 ) -> None:
-    """Re-grade exactly what a JSON verdict records and say whether the verdict is the same."""
     from tutor.batch import replay_report
 
     same = replay_report(result, pack=pack, lang=lang and lang.value)
     raise typer.Exit(0 if same else 1)
 
 
-@app.command()
+@app.command(help=_h("Join shard results into one gradebook.", "把分片结果合并为一份成绩单。"))
 def merge(
-    reports: list[Path] = typer.Argument(..., help="JSON reports of `tutor grade --shard`."),
-    format: GradeFormat = typer.Option(GradeFormat.csv, "--format", help="Report format of the merged gradebook."),
+    reports: list[Path] = typer.Argument(..., help=_h("JSON reports of `tutor grade --shard`.", "`tutor grade --shard` 生成的 JSON 报告。")),
+    format: GradeFormat = typer.Option(GradeFormat.csv, "--format", help=_h("Report format of the merged gradebook.", "合并后成绩单的格式。")),
     output: Optional[Path] = OutputOpt,
 ) -> None:
-    """Join shard results into one gradebook."""
     from tutor.batch import read_report
     from tutor.reports import render
     from tutor.reports.shard import merge as merge_results
@@ -346,9 +344,8 @@ def merge(
         raise UserError(str(exc)) from None
 
 
-@app.command()
+@app.command(help=_h("Which sandbox layers are active here, and the versions that grading records.", "显示本机启用了哪些沙箱防护层，以及评分记录的版本。"))
 def doctor(device: Device = DeviceOpt, lang: Optional[Lang] = LangOpt) -> None:
-    """Which sandbox layers are active here, and the versions that grading records."""
     from tutor.doctor import report
 
     print(report(device.value, lang and lang.value))
@@ -357,56 +354,51 @@ def doctor(device: Device = DeviceOpt, lang: Optional[Lang] = LangOpt) -> None:
 # ---------------------------------------------------------------- instructors
 
 
-@lesson_app.command("validate")
+@lesson_app.command("validate", help=_h("Check packs: the format, and every reference passes its checks while every starter fails.", "检查课程包：格式正确，每个参考答案都通过，每个初始代码都不通过。"))
 def lesson_validate(
-    paths: list[Path] = typer.Argument(..., help="Pack folders or lesson files."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per path, for CI."),
+    paths: list[Path] = typer.Argument(..., help=_h("Pack folders or lesson files.", "课程包目录或课程文件。")),
+    as_json: bool = typer.Option(False, "--json", help=_h("One JSON object per path, for CI.", "每个路径输出一个 JSON 对象，供 CI 使用。")),
     device: Device = DeviceOpt,
     lang: Optional[Lang] = LangOpt,
 ) -> None:
-    """Check packs: the format, and every reference passes its checks while every starter fails."""
     from tutor.validate import validate_paths
 
     ok = validate_paths(paths, as_json=as_json, device=device.value, lang=lang and lang.value)
     raise typer.Exit(0 if ok else 2)
 
 
-@lesson_app.command("new")
+@lesson_app.command("new", help=_h("A commented lesson file to start from.", "生成一个带注释的课程文件作为起点。"))
 def lesson_new(
     lesson_id: str = typer.Argument(..., metavar="ID"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where to write it (default: ID.yaml)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help=_h("Where to write it (default: ID.yaml).", "写入位置（默认：ID.yaml）。")),
 ) -> None:
-    """A commented lesson file to start from."""
     from tutor.pack.template import write_template
 
     print(write_template(lesson_id, output))
 
 
-@lesson_app.command("schema")
+@lesson_app.command("schema", help=_h("The JSON Schema of lesson files, for editors.", "输出课程文件的 JSON Schema，供编辑器使用。"))
 def lesson_schema(output: Optional[Path] = OutputOpt) -> None:
-    """The JSON Schema of lesson files, for editors."""
     from tutor.pack.schema import lesson_schema as schema
 
     _emit(json.dumps(schema(), indent=2, ensure_ascii=False), output)
 
 
-@lesson_app.command("export")
+@lesson_app.command("export", help=_h("The pack without solutions, for handing out.", "导出不含答案的课程包，供分发给学生。"))
 def lesson_export(
-    student: Path = typer.Option(..., "--student", help="Folder to write the student pack to."),
+    student: Path = typer.Option(..., "--student", help=_h("Folder to write the student pack to.", "学生版课程包的输出目录。")),
     pack: Optional[Path] = PackOpt,
 ) -> None:
-    """The pack without solutions, for handing out."""
     from tutor.pack.export import export_student
 
     print(export_student(pack, student))
 
 
-@export_app.command("gradescope")
+@export_app.command("gradescope", help=_h("A Gradescope autograder bundle (setup.sh, run_autograder, the pack).", "生成 Gradescope 自动评分包（setup.sh、run_autograder 和课程包）。"))
 def export_gradescope(
-    out: Path = typer.Argument(..., help="The autograder zip to write."),
+    out: Path = typer.Argument(..., help=_h("The autograder zip to write.", "要写入的自动评分 zip 文件。")),
     pack: Optional[Path] = PackOpt,
 ) -> None:
-    """A Gradescope autograder bundle (setup.sh, run_autograder, the pack)."""
     from tutor.integrations.gradescope_bundle import build
 
     print(build(pack, out))
