@@ -7,6 +7,7 @@ had graded.
 
 from __future__ import annotations
 
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,9 @@ def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: 
 
     language = resolve_lang(lang)
     explicit = load_pack(pack) if pack is not None else None
+    # One seed for the whole batch: every student meets the same hidden cases,
+    # and each task's inputs and reference run are made once.
+    seed = secrets.randbelow(2**31) if seed is None else seed
     workspaces = []
     for path in paths:
         ws = Workspace.find(path) if path.is_dir() else None

@@ -16,6 +16,7 @@ import secrets
 import signal
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ from tutor.pack.models import Task
 from tutor.verdict import CaseInfo, CheckResult, PackRef, Status, Verdict
 
 MAX_SOURCE_BYTES = 1 << 20
+PREPARED_CACHE = 256  # (task, seed) preparations kept: a whole course, several seeds
 MAX_RESULT_BYTES = 64 << 20
 STARTUP_ALLOWANCE = 2.0  # seconds a child needs before the first case starts
 
@@ -128,6 +130,7 @@ class Grader:
         self.pool = pool if pool is not None else Pool(device, self.jobs)
         self._references: dict[tuple[str, str], Reference] = {}
         self._ref_lock = threading.Lock()
+        self._prepared: OrderedDict[tuple[str, str, int], tuple[list[CaseInputs], list[Run], dict[str, Any], bytes]] = OrderedDict()
 
     def __enter__(self) -> Grader:
         return self
@@ -200,18 +203,8 @@ class Grader:
                 verdict.error = reason
                 return verdict
 
-        reference = self._reference(pack, task_id, task)
-        backward = list(task.check("backward").options) if task.check("backward") else []
-        with TORCH_STATE:
-            cases = make_cases(task_id, task, seed, self.device)
-            verdict.cases = [CaseInfo(c.index, c.hidden, c.described) for c in cases]
-            ref_runs, upstreams = [], []
-            for case in cases:
-                run, upstream = reference.run(_copy(case.args, self.device), case.index, backward, case.seed)
-                ref_runs.append(run)
-                upstreams.append(upstream)
-            payload = {"cases": [{"args": c.args, "backward": backward, "upstream": u} for c, u in zip(cases, upstreams)]}
-            doc, blob = wire.encode(payload)
+        cases, ref_runs, doc, blob = self._prepare(pack, task_id, task, seed)
+        verdict.cases = [CaseInfo(c.index, c.hidden, c.described) for c in cases]
         job = {
             "source": source,
             "filename": str(path.resolve()),
@@ -234,6 +227,33 @@ class Grader:
         verdict.layers = outcome.layers
         self._judge(verdict, pack, task, cases, ref_runs, outcome, result, source)
         return verdict
+
+    def _prepare(self, pack: Pack, task_id: str, task: Task, seed: int) -> tuple[list[CaseInputs], list[Run], dict[str, Any], bytes]:
+        """Inputs, the reference's runs and the payload for (task, seed), made once.
+
+        A batch grades every student with one seed, so each task's inputs and
+        reference runs are shared by all of them. Nothing downstream writes to
+        these: the learner gets copies through the wire, checks only read.
+        """
+        key = (pack.hash, task_id, seed)
+        with TORCH_STATE:
+            if key in self._prepared:
+                self._prepared.move_to_end(key)
+                return self._prepared[key]
+            reference = self._reference(pack, task_id, task)
+            backward = list(task.check("backward").options) if task.check("backward") else []
+            cases = make_cases(task_id, task, seed, self.device)
+            ref_runs, upstreams = [], []
+            for case in cases:
+                run, upstream = reference.run(_copy(case.args, self.device), case.index, backward, case.seed)
+                ref_runs.append(run)
+                upstreams.append(upstream)
+            payload = {"cases": [{"args": c.args, "backward": backward, "upstream": u} for c, u in zip(cases, upstreams)]}
+            doc, blob = wire.encode(payload)
+            self._prepared[key] = (cases, ref_runs, doc, blob)
+            while len(self._prepared) > PREPARED_CACHE:
+                self._prepared.popitem(last=False)
+            return self._prepared[key]
 
     def _read_source(self, path: Path, verdict: Verdict) -> str | None:
         try:

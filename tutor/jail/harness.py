@@ -122,6 +122,8 @@ def warm_up() -> None:
     with _Calls(), _Ops():
         y = (x @ x).sigmoid().sum()
     y.backward()
+    # backward(gradient=...) on a non-scalar lazily imports sympy (~0.5 s): pay it here.
+    (x * 2).backward(torch.ones(8, 8))
     torch.optim.SGD([x], lr=0.1).step()
     torch.linalg.inv(torch.eye(3) + 1)
     torch.svd(torch.eye(3))
