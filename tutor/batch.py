@@ -32,12 +32,17 @@ M_FS_LAYER = Message(
 )
 
 
-def _pack_for(workspace: Workspace, explicit: Pack | None) -> Pack:
+def _pack_for(workspace: Workspace, explicit: Pack | None, loaded: dict[Path, Pack] | None = None) -> Pack:
+    """The pack to grade ``workspace`` with; ``loaded`` shares packs between workspaces."""
     if explicit is not None:
         return explicit
     record = workspace.pack_record()
-    path = record.pack_path(workspace.root)
-    return load_pack(path if path is not None else builtin_course())
+    path = (record.pack_path(workspace.root) or builtin_course()).resolve()
+    if loaded is None:
+        return load_pack(path)
+    if path not in loaded:
+        loaded[path] = load_pack(path)
+    return loaded[path]
 
 
 def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: Path | None, jobs: int,
@@ -65,16 +70,17 @@ def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: 
             raise UserError(f"--shard: {exc}") from None
     results: list[WorkspaceResult] = []
     bar = _progress(fmt, output)
+    packs: dict[Path, Pack] = {}  # a class usually shares one pack: load it once
+    ws_packs = [_pack_for(ws, explicit, packs) for ws in workspaces]
     with open_grader(device, jobs, language) as grader:
-        if "landlock" not in grader.layers() or not grader.layers()["landlock"].startswith("active"):
+        if not grader.layers().get("landlock", "").startswith("active"):
             print(M_FS_LAYER(language), file=sys.stderr)
-        total = sum(len(_pack_for(ws, explicit).task_ids()) for ws in workspaces)
+        total = sum(len(p.task_ids()) for p in ws_packs)
         task_bar = bar.add_task("grading", total=total) if bar else None
         if bar:
             bar.start()
         try:
-            for ws in workspaces:
-                ws_pack = _pack_for(ws, explicit)
+            for ws, ws_pack in zip(workspaces, ws_packs):
                 warnings = ws.pack_warnings(ws_pack, language)
                 for warning in warnings:
                     print(f"{ws.root}: {warning}", file=sys.stderr)
