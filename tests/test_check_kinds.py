@@ -131,3 +131,30 @@ def test_same_seed_replays_the_same_inputs(grader, tmp_path: Path) -> None:
     assert [c.args for c in first.cases] == [c.args for c in again.cases]
     assert first.cases[0].args == other.cases[0].args  # fixed cases are stable across seeds
     assert not first.cases[0].hidden and first.cases[1].hidden
+
+
+CONTRACT = PACKS / "contract" / "one.yaml"  # a single lesson file is a pack of one lesson
+CONTRACT_ANSWERS = {
+    # right on the fixed cases only: partial credit, 2 of 5 cases
+    "contract/scale": "def scale(t, k):\n    return t * k if t.numel() == 3 else t * k * 1.5\n",
+    "contract/make": "import torch\ndef solve(n, dtype, g):\n    return torch.rand(n, generator=g).to(dtype), dtype, (n,)\n",
+    "contract/stats": "def solve(x):\n    return {'mean': x.mean().item(), 'max': float(x.max()), 'name': 'stats', 'none': None, 'flag': True}\n",
+    "contract/short": "def solve(x):\n    y = x.flip(0)\n    return y\n",
+    "contract/grad-both": "def solve(a, b):\n    return (a * b.detach()).sum(), a + b\n",
+    "contract/bool-out": "def solve(x, y):\n    return (x.int() - y.int()) > 0\n",
+}
+
+
+def test_format_corners_grade_as_the_contract_says(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws", CONTRACT, CONTRACT_ANSWERS)
+    code, data, stderr = grade_json(str(ws), "--seed", "3")
+    assert code == 1 and "Traceback" not in stderr
+    verdicts = {v["task"]: v for v in data[0]["tasks"]}
+    assert verdicts["contract/scale"]["score"] == pytest.approx(3 * 2 / 5)  # partial: points x cases passed
+    first = lambda task: next(c["message"] for c in verdicts[task]["checks"] if not c["passed"])
+    assert "torch.Size" in first("contract/make") and "tuple" in first("contract/make")
+    assert "should be an int" in first("contract/stats")
+    assert "at most 1" in first("contract/short")
+    assert "b.grad" in first("contract/grad-both")
+    assert verdicts["contract/bool-out"]["status"] == "passed"
+    assert data[0]["score"] == pytest.approx(2.2) and data[0]["max_score"] == 8

@@ -210,8 +210,8 @@ def _value_kind(raw: Any) -> str:
         return "DeviceValue"
     if keys == {"dtype"}:
         return "DtypeValue"
-    if raw and all(isinstance(v, int) and not isinstance(v, bool) for v in raw.values()):
-        return "PinnedDims"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in raw.values()):
+        return "PinnedDims"  # `dims: {n: 3}` (or `{}`); the case allows it only under `dims`
     return "unknown"
 
 
