@@ -155,3 +155,16 @@ def test_a_right_answer_that_changes_torch_state_still_passes(grader, tmp_path: 
                       "def solve(x):\n    return 1 / (1 + torch.exp(-x))\n")
     verdict = grader.grade(load_pack(PACK), "attack/open", answer, seed=3)
     assert verdict.status.value == "passed", verdict
+
+
+def test_ordinary_python_is_not_mistaken_for_an_attack(grader, tmp_path: Path) -> None:
+    """The standard library reads frames for namedtuple and warnings; classes get attributes."""
+    from tutor.pack.loader import load_pack
+
+    answer = tmp_path / "answer.py"
+    answer.write_text("import collections, warnings, torch\nPair = collections.namedtuple('Pair', 'a b')\n"
+                      "class Helper:\n    pass\nHelper.scale = 1.0\n"
+                      "def solve(x):\n    warnings.warn('careful')\n    p = Pair(1, 2)\n"
+                      "    return 1 / (1 + torch.exp(-x * Helper.scale))\n")
+    verdict = grader.grade(load_pack(PACK), "attack/guarded", answer, seed=3)
+    assert verdict.status.value == "passed", verdict.error

@@ -76,6 +76,11 @@ REFUSED_INTERNALS = {
 }
 
 
+# The standard library reads frames on the learner's behalf (namedtuple,
+# warnings.warn, logging): only a direct call from the learner's file counts.
+DIRECT_ONLY = {"sys._getframe", "sys._current_frames", "object.__getattr__", "object.__setattr__"}
+
+
 class Report:
     """Writes frames to the grader on the result channel; nothing else goes there."""
 
@@ -156,7 +161,7 @@ class Auditor:
             internal = REFUSED_INTERNALS.get(event) or (
                 REFUSED_INTERNALS["ctypes.cdata"] if event.startswith("ctypes.") else None
             )
-            if internal and self._from_learner() and self._matters(event, args):
+            if internal and self._matters(event, args) and self._from_learner(direct=event in DIRECT_ONLY):
                 reason = internal
         if reason is None:
             return
@@ -171,17 +176,22 @@ class Auditor:
     def _matters(event: str, args: tuple[Any, ...]) -> bool:
         if event == "object.__getattr__":
             return len(args) > 1 and args[1] in ("tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back")
+        if event == "object.__setattr__":  # setting a class attribute is fine; swapping code is not
+            return len(args) > 1 and args[1] == "__code__"
         return True
 
-    def _from_learner(self) -> bool:
-        """Whether the nearest caller outside the standard library is the learner's file."""
+    def _from_learner(self, direct: bool) -> bool:
+        """Whether the learner's file asked: as the direct caller, or (``direct=False``)
+        as the nearest caller outside the standard library."""
         self.busy = True
         try:
-            frame = _getframe(2)
+            frame = _getframe(2)  # 0: here, 1: the hook, 2: whoever raised the event
             while frame is not None:
                 name = frame.f_code.co_filename
                 if name == self.learner_file:
                     return True
+                if direct:
+                    return False
                 in_stdlib = name.startswith(self.stdlib) and "site-packages" not in name
                 if not in_stdlib and not name.startswith("<frozen"):
                     return False
