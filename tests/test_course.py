@@ -4,7 +4,6 @@ per task failing with the check that teaches the point (graded in one real batch
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml

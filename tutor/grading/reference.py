@@ -17,7 +17,7 @@ import torch
 from tutor.checks import Run
 from tutor.errors import PackError, Problem
 from tutor.grading.inputs import derive_seed
-from tutor.jail.harness import tensors_in
+from tutor.jail.harness import input_grads, run_backward, tensors_in
 
 # Inputs, references and upstream gradients touch torch's global state
 # (default dtype, grad mode, RNG); one task at a time in the grader.
@@ -61,23 +61,15 @@ class Reference:
                 raise PackError(
                     [Problem(self.where, f"the solution raises on case {case_index}: {type(exc).__name__}: {exc}")]
                 ) from None
-            grads = {n: (None if v.grad is None else v.grad.clone()) for n, v in args.items() if isinstance(v, torch.Tensor)}
-            run = Run(result=result, inputs=args, grads=grads)
+            run = Run(result=result, inputs=args, grads=input_grads(args))
             upstream: list[Any] = []
             if backward:
                 outputs = [t for t in tensors_in(result) if t.requires_grad]
                 gen = torch.Generator().manual_seed(derive_seed(case_seed, "upstream"))
                 upstream = [torch.randn(t.shape, generator=gen, dtype=torch.float64).to(t.dtype).to(t.device) for t in outputs]
-                for name in backward:
-                    if isinstance(args.get(name), torch.Tensor):
-                        args[name].grad = None
-                try:
-                    torch.autograd.backward(outputs, upstream)
-                except Exception as exc:  # noqa: BLE001
+                run.backward_grads, error = run_backward(result, args, backward, upstream)
+                if error:
                     raise PackError(
-                        [Problem(self.where, f"backward through the solution fails on case {case_index}: {exc}")]
-                    ) from None
-                run.backward_grads = {
-                    n: args[n].grad if isinstance(args.get(n), torch.Tensor) else None for n in backward
-                }
+                        [Problem(self.where, f"backward through the solution fails on case {case_index}: {error}")]
+                    )
         return run, upstream

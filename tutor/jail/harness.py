@@ -242,7 +242,8 @@ def _grad_fn_names(roots: list[torch.Tensor]) -> list[str]:
     return list(seen)
 
 
-def _input_grads(args: dict[str, Any]) -> dict[str, Any]:
+def input_grads(args: dict[str, Any]) -> dict[str, Any]:
+    """``.grad`` of each tensor argument after the call (the grader reads the reference's the same way)."""
     return {
         name: (None if _grad_get(v) is None else _clone(_grad_get(v)))
         for name, v in args.items()
@@ -250,8 +251,12 @@ def _input_grads(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _run_backward(result: Any, args: dict[str, Any], names: list[str], upstream: list[Any]) -> tuple[dict[str, Any], str | None]:
-    """Backward from the learner's outputs with the grader's upstream gradient."""
+def run_backward(result: Any, args: dict[str, Any], names: list[str], upstream: list[Any]) -> tuple[dict[str, Any], str | None]:
+    """Backward from a result's outputs with the grader's upstream gradient.
+
+    The same routine serves the learner (here) and the reference (in the
+    grader), so both sides' gradients are gathered by one rule.
+    """
     outputs = [t for t in tensors_in(result) if _requires_grad(t)]
     if len(outputs) != len(upstream):
         return {}, (
@@ -308,11 +313,11 @@ def _run_case(index: int, case: dict[str, Any], job: dict[str, Any], entry: Call
     except BaseException as exc:  # noqa: BLE001 - SystemExit in the learner's function is their error
         report.send({"kind": "case", "case": index, "error": learner_traceback(exc, filename)})
         return
-    grads = _input_grads(args)
+    grads = input_grads(args)
     backward_grads: dict[str, Any] = {}
     backward_error = None
     if case.get("backward"):
-        backward_grads, backward_error = _run_backward(result, args, case["backward"], case["upstream"])
+        backward_grads, backward_error = run_backward(result, args, case["backward"], case["upstream"])
     outputs = tensors_in(result)
     value = {"result": result, "inputs": args, "grads": grads, "backward_grads": backward_grads}
     try:

@@ -20,7 +20,7 @@ from tutor import pycode
 from tutor.errors import Location, PackError, Problem
 from tutor.pack import yamlnodes
 from tutor.pack.builtin import builtin_course  # noqa: F401 - where callers look for it
-from tutor.pack.models import Lesson, PackMeta, Task, Text
+from tutor.pack.models import Lesson, PackMeta, Task
 
 PACK_FILE = "pack.yaml"
 
