@@ -11,9 +11,22 @@ import yaml
 from conftest import ROOT, grade_json, make_workspace
 from tutor.pack.loader import builtin_course, load_pack
 
-WRONG_FILE = ROOT / "tests" / "course_wrong_answers.yaml"
+WRONG_DIR = ROOT / "tests" / "course_wrong_answers"
 COURSE = load_pack(builtin_course())
-WRONG: dict[str, list[dict[str, str]]] = yaml.safe_load(WRONG_FILE.read_text(encoding="utf-8")) or {}
+
+
+def _wrong_answers() -> dict[str, list[dict[str, str]]]:
+    """One file per lesson, so lessons can be written and reviewed on their own; a task may
+    appear in one file only."""
+    found: dict[str, list[dict[str, str]]] = {}
+    for path in sorted(WRONG_DIR.glob("*.yaml")):
+        for task, entries in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            assert task not in found, f"{path.name}: {task} is listed in another file too"
+            found[task] = entries
+    return found
+
+
+WRONG = _wrong_answers()
 
 # What the seed lesson's tables and examples name, each as it appears in a reference solution.
 SEED_APIS = [
