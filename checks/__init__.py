@@ -20,6 +20,15 @@ it may also return ``True``/``False`` or a message string (a failure).
 Built-in kinds are the modules of this package, each exposing ``check`` and a
 ``SCOPE``: ``"case"`` (run on every case) or ``"task"`` (run once, on the
 learner's source; ``ctx.case`` is then the first case).
+
+Aspects
+-------
+A ``Finding`` names the aspect of the check that failed, so feedback can be
+keyed by the mistake rather than by the check (``feedback: {result.shape:
+...}``) and reports can count mistakes. The vocabulary is ``ASPECTS``; for
+``forbid`` and ``require`` the aspect is the listed name that was broken, for
+``source`` the rule (``max_lines``, ``no_loops``, ...), for ``custom`` whatever
+the pack's check says.
 """
 
 from __future__ import annotations
@@ -59,10 +68,48 @@ class CaseContext:
     entry: str
 
 
+# The aspects each built-in check can fail on, most fundamental first within a check.
+ASPECTS: dict[str, tuple[str, ...]] = {
+    # structure: None, a wrong number of items or keys, another container; type: another kind of value.
+    "result": ("structure", "type", "shape", "dtype", "device", "requires_grad", "values", "strides"),
+    # structure: the path the reference returns a tensor at holds none in the learner's result.
+    "aliasing": ("structure", "copy-where-view", "view-where-copy", "wrong-source"),
+    # wrong-change: written in place, as the reference does, but with other values.
+    "mutation": ("changed-input", "unchanged-input", "wrong-change"),
+    "input_grads": ("missing-grad", "wrong-grad", "grad-on-wrong-input"),
+    "backward": ("missing-grad", "wrong-grad", "grad-on-wrong-input"),
+}
+SOURCE_ENTRY = "entry"  # the `source` aspect when the entry function is not in the file
+
+
+def possible_aspects(kind: str, options: Any) -> set[str] | None:
+    """The aspects a check as configured can fail on (None: any, as for a custom check).
+
+    Rule checks fail on their own rules: the names a ``forbid``/``require``
+    lists, the ``source`` rules that are switched on.
+    """
+    if kind in ("forbid", "require"):
+        return set(options or ())
+    if kind == "source":
+        rules = options.model_dump() if hasattr(options, "model_dump") else dict(options or {})
+        return {name for name, value in rules.items() if value not in (None, False, [], {}, "")} | {SOURCE_ENTRY}
+    if kind == "result":
+        aspects = set(ASPECTS["result"])
+        if not getattr(options, "strides", False):
+            aspects.discard("strides")
+        return aspects
+    return set(ASPECTS[kind]) if kind in ASPECTS else None
+
+
 @dataclass
 class Finding:
     message: str
     details: dict[str, Any] = field(default_factory=dict)
+    aspect: str | None = None  # which part of the check failed (see ASPECTS)
+    # The two values that differ (reference's, learner's), for the misconception
+    # detectors; never serialised into a verdict.
+    expected: Any = field(default=None, repr=False, compare=False)
+    got: Any = field(default=None, repr=False, compare=False)
 
 
 CheckFunction = Any  # Callable[[CaseContext, Any], Finding | bool | str | None]

@@ -68,17 +68,18 @@ def check(ctx: CaseContext, options: Any) -> Finding | None:
     got = sharing(ctx.learner)
     for path, want in expected.items():
         if path not in got:
-            return Finding(M_MISSING(ctx.lang, path=path))
+            return Finding(M_MISSING(ctx.lang, path=path), {"path": path}, "structure")
         have = got[path]
         if have == want:
             continue
         details = {"kind": "aliasing", "path": path, "expected_shares": [n.strip("`") for n in want],
                    "got_shares": [n.strip("`") for n in have]}
         if want and not have:
-            message = M_COPY(ctx.lang, path=path, expected=_names(want, ctx.lang))
+            message, aspect = M_COPY(ctx.lang, path=path, expected=_names(want, ctx.lang)), "copy-where-view"
         elif have and not want:
-            message = M_VIEW(ctx.lang, path=path, got=_names(have, ctx.lang))
+            message, aspect = M_VIEW(ctx.lang, path=path, got=_names(have, ctx.lang)), "view-where-copy"
         else:
             message = M_OTHER(ctx.lang, path=path, got=_names(have, ctx.lang), expected=_names(want, ctx.lang))
-        return Finding(message, details)
+            aspect = "wrong-source"
+        return Finding(message, details, aspect)
     return None

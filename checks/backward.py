@@ -21,5 +21,5 @@ M_FAILED = Message(
 
 def check(ctx: CaseContext, options: list[str]) -> Finding | None:
     if ctx.learner.backward_error:
-        return Finding(M_FAILED(ctx.lang, reason=ctx.learner.backward_error))
+        return Finding(M_FAILED(ctx.lang, reason=ctx.learner.backward_error), {}, "missing-grad")
     return compare_grads(ctx, options, ctx.reference.backward_grads, ctx.learner.backward_grads)

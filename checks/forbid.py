@@ -23,5 +23,5 @@ def check(ctx: CaseContext, options: list[str]) -> Finding | None:
     for name in options:
         uses = forbidden_uses(resolve(name), ctx.learner.calls, ctx.learner.ops, ctx.learner.grad_fns)
         if uses:
-            return Finding(M_FORBIDDEN(ctx.lang, name=name, seen=", ".join(sorted(set(uses))[:3])))
+            return Finding(M_FORBIDDEN(ctx.lang, name=name, seen=", ".join(sorted(set(uses))[:3])), aspect=name)
     return None

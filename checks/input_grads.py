@@ -28,13 +28,16 @@ def compare_grads(ctx: CaseContext, names: list[str], expected: dict[str, Any], 
         want, have = expected.get(name), got.get(name)
         if want is None and have is None:
             continue
+        path = f"{name}.grad"
         if have is None:
-            return Finding(M_NO_GRAD(ctx.lang, name=name))
+            return Finding(M_NO_GRAD(ctx.lang, name=name), {"path": path}, "missing-grad", want, have)
         if want is None:
-            return Finding(M_UNEXPECTED(ctx.lang, name=name))
-        found = compare(want, have, f"{name}.grad", rtol_atol=ctx.tolerance, device=ctx.device,
+            return Finding(M_UNEXPECTED(ctx.lang, name=name), {"path": path}, "grad-on-wrong-input", want, have)
+        found = compare(want, have, path, rtol_atol=ctx.tolerance, device=ctx.device,
                         hidden=ctx.hidden, lang=ctx.lang)
         if found:
+            found.details.setdefault("compared", found.aspect)  # which property of the gradient differs
+            found.aspect = "wrong-grad"
             return found
     return None
 

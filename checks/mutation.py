@@ -48,10 +48,10 @@ def check(ctx: CaseContext, options: Any) -> Finding | None:
         learner_wrote = compare(pristine, got, name, rtol_atol=None, device=ctx.device, hidden=True,
                                 lang=ctx.lang, strides=True) is not None
         if not reference_wrote:
-            message = M_CHANGED(ctx.lang, name=name, detail=found.message)
+            message, aspect = M_CHANGED(ctx.lang, name=name, detail=found.message), "changed-input"
         elif not learner_wrote:
-            message = M_UNCHANGED(ctx.lang, name=name)
+            message, aspect = M_UNCHANGED(ctx.lang, name=name), "unchanged-input"
         else:
-            message = M_WRONG(ctx.lang, name=name, detail=found.message)
-        return Finding(message, {**found.details, "path": f"input:{name}"})
+            message, aspect = M_WRONG(ctx.lang, name=name, detail=found.message), "wrong-change"
+        return Finding(message, {**found.details, "path": f"input:{name}"}, aspect, found.expected, found.got)
     return None

@@ -22,5 +22,5 @@ M_REQUIRED = Message(
 def check(ctx: CaseContext, options: list[str]) -> Finding | None:
     for name in options:
         if not calls_matching(resolve(name), ctx.learner.calls):
-            return Finding(M_REQUIRED(ctx.lang, name=name))
+            return Finding(M_REQUIRED(ctx.lang, name=name), aspect=name)
     return None

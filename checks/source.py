@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from tutor.checks import CaseContext, Finding
+from tutor.checks import SOURCE_ENTRY, CaseContext, Finding
 from tutor import pycode
 from tutor.i18n import Message
 
@@ -31,7 +31,7 @@ def check(ctx: CaseContext, options: Any) -> Finding | None:
     tree = pycode.parse(ctx.source)
     func = None if isinstance(tree, pycode.SyntaxProblem) else pycode.find_function(tree, ctx.entry)
     if func is None:
-        return Finding(M_NO_ENTRY(ctx.lang, entry=ctx.entry))
+        return Finding(M_NO_ENTRY(ctx.lang, entry=ctx.entry), aspect=SOURCE_ENTRY)
     body = func.body
     if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
             and isinstance(body[0].value.value, str):
@@ -39,19 +39,19 @@ def check(ctx: CaseContext, options: Any) -> Finding | None:
     if options.max_lines is not None:
         lines = {n.lineno for stmt in body for n in ast.walk(stmt) if hasattr(n, "lineno")}
         if len(lines) > options.max_lines:
-            return Finding(M_LINES(ctx.lang, entry=ctx.entry, got=len(lines), limit=options.max_lines))
+            return Finding(M_LINES(ctx.lang, entry=ctx.entry, got=len(lines), limit=options.max_lines), aspect="max_lines")
     for node in ast.walk(func):
         if options.no_loops and isinstance(node, LOOPS):
-            return Finding(M_LOOP(ctx.lang, line=node.lineno))
+            return Finding(M_LOOP(ctx.lang, line=node.lineno), aspect="no_loops")
         if options.forbid_names:
             name = pycode.dotted_name(node)
             if name and any(name == f or name.startswith(f + ".") or name.endswith("." + f) for f in options.forbid_names):
-                return Finding(M_NAME(ctx.lang, line=node.lineno, name=name))
+                return Finding(M_NAME(ctx.lang, line=node.lineno, name=name), aspect="forbid_names")
     if options.forbid_names:
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
                 for name in names:
                     if any(name == f or name.startswith(f + ".") for f in options.forbid_names):
-                        return Finding(M_NAME(ctx.lang, line=node.lineno, name=name))
+                        return Finding(M_NAME(ctx.lang, line=node.lineno, name=name), aspect="forbid_names")
     return None

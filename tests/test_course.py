@@ -102,11 +102,35 @@ CASES = [(task, k) for task, entries in sorted(WRONG.items()) for k in range(len
 
 @pytest.mark.parametrize("task, k", CASES, ids=[f"{t}#{k}" for t, k in CASES])
 def test_wrong_answer_fails_with_the_intended_check(wrong_batch: dict, task: str, k: int) -> None:
+    """An entry may also say which ``aspect`` of that check fails and a text the learner is shown
+    (``says``: a substring of the first failure's message, advice and detector sentence included)."""
+    entry = WRONG[task][k]
     verdict = wrong_batch[wrong_batch["_roots"][k]][task]
-    expected = WRONG[task][k]["fails"]
+    expected = entry["fails"]
     assert verdict["status"] != "passed", f"{task}: a wrong answer passed"
     failed = [c["name"] for c in verdict["checks"] if not c["passed"]]
     assert expected in failed, f"{task}: expected {expected} to fail, got {verdict['status']} {failed} {json.dumps(verdict['error'])[:300]}"
+    first = next(c for c in verdict["checks"] if not c["passed"] and c["name"] == expected)
+    if "aspect" in entry:
+        assert first["aspect"] == entry["aspect"], f"{task}: {expected} failed on {first['aspect']}: {first['message']}"
+    if "says" in entry:
+        assert entry["says"] in first["message"], f"{task}: {entry['says']!r} not in {first['message']!r}"
+
+
+def test_wrong_answer_entries_use_known_keys_and_aspects() -> None:
+    """A typo in an entry (``aspects:``, an aspect no check has) must not silently assert nothing."""
+    from tutor.checks import possible_aspects
+
+    for task, entries in WRONG.items():
+        found = COURSE.find(task)
+        assert found is not None, f"{task} is not a task of the course"
+        for entry in entries:
+            assert set(entry) <= {"fails", "code", "aspect", "says"}, (task, sorted(entry))
+            spec = found[1].check(entry["fails"])
+            assert spec is not None, f"{task}: the task has no check {entry['fails']}"
+            if "aspect" in entry:
+                possible = possible_aspects(spec.kind, spec.options)
+                assert possible is None or entry["aspect"] in possible, (task, entry["aspect"], possible)
 
 
 def test_course_loads_with_the_pure_python_yaml_parser(monkeypatch) -> None:

@@ -30,7 +30,12 @@ class Status(str, enum.Enum):
 
 @dataclass
 class CheckResult:
-    """One check on one case (``case`` is None for whole-task checks such as ``source``)."""
+    """One check on one case (``case`` is None for whole-task checks such as ``source``).
+
+    ``case`` is a 0-based index into the verdict's ``cases``; people read it
+    as case ``case + 1``. ``aspect`` says which part of a failed check failed
+    (``tutor.checks.ASPECTS``), None when it passed.
+    """
 
     name: str
     passed: bool
@@ -39,6 +44,12 @@ class CheckResult:
     # Renderer-friendly facts about the failure (tensor summaries, the
     # differing index, ...). JSON-safe. Hidden cases never carry values here.
     details: dict[str, Any] = field(default_factory=dict)
+    aspect: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's keys, with ``aspect`` beside ``name``."""
+        data = asdict(self)
+        return {"name": data.pop("name"), "aspect": data.pop("aspect"), **data}
 
 
 @dataclass
@@ -89,6 +100,7 @@ class Verdict:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value
+        data["checks"] = [c.to_json() for c in self.checks]
         return data
 
     @classmethod

@@ -159,17 +159,18 @@ def compare(expected: Any, got: Any, path: str, *, rtol_atol: tuple[float, float
     if isinstance(expected, torch.Tensor):
         if not isinstance(got, torch.Tensor):
             if got is None:
-                return Finding(M_NONE(lang, path=path))
-            return Finding(M_TYPE(lang, path=path, expected="a tensor", got=kind_of(got)))
+                return _found(M_NONE(lang, path=path), "structure", expected, got, path)
+            return _found(M_TYPE(lang, path=path, expected="a tensor", got=kind_of(got)), "type", expected, got, path)
         return compare_tensors(expected, got, path, rtol_atol=rtol_atol, device=device, hidden=hidden,
                                lang=lang, strides=strides)
     if got is None and expected is not None:
-        return Finding(M_NONE(lang, path=path))
+        return _found(M_NONE(lang, path=path), "structure", expected, got, path)
     if isinstance(expected, (list, tuple)) and not isinstance(expected, torch.Size):
         if type(got) is not type(expected):
-            return Finding(M_TYPE(lang, path=path, expected=kind_of(expected), got=kind_of(got)))
+            return _found(M_TYPE(lang, path=path, expected=kind_of(expected), got=kind_of(got)), "structure",
+                          expected, got, path)
         if len(got) != len(expected):
-            return Finding(M_LEN(lang, path=path, expected=len(expected), got=len(got)))
+            return _found(M_LEN(lang, path=path, expected=len(expected), got=len(got)), "structure", expected, got, path)
         for i, (e, g) in enumerate(zip(expected, got)):
             found = compare(e, g, f"{path}[{i}]", rtol_atol=rtol_atol, device=device, hidden=hidden,
                             lang=lang, strides=strides)
@@ -178,9 +179,11 @@ def compare(expected: Any, got: Any, path: str, *, rtol_atol: tuple[float, float
         return None
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            return Finding(M_TYPE(lang, path=path, expected=kind_of(expected), got=kind_of(got)))
+            return _found(M_TYPE(lang, path=path, expected=kind_of(expected), got=kind_of(got)), "structure",
+                          expected, got, path)
         if set(got) != set(expected):
-            return Finding(M_KEYS(lang, path=path, expected=sorted(map(str, expected)), got=sorted(map(str, got))))
+            return _found(M_KEYS(lang, path=path, expected=sorted(map(str, expected)), got=sorted(map(str, got))),
+                          "structure", expected, got, path)
         for key in expected:
             found = compare(expected[key], got[key], f"{path}[{key!r}]", rtol_atol=rtol_atol, device=device,
                             hidden=hidden, lang=lang, strides=strides)
@@ -190,16 +193,24 @@ def compare(expected: Any, got: Any, path: str, *, rtol_atol: tuple[float, float
     if isinstance(expected, float) and isinstance(got, (int, float)) and not isinstance(got, bool):
         rtol, atol = rtol_atol or DEFAULT_TOLERANCE[torch.float64]
         same = (expected != expected and got != got) or abs(got - expected) <= atol + rtol * abs(expected)
-        return None if same else Finding(M_SCALAR(lang, path=path, expected=expected, got=got))
+        return None if same else _found(M_SCALAR(lang, path=path, expected=expected, got=got), "values",
+                                        expected, got, path)
     if isinstance(expected, torch.device) and isinstance(got, torch.device):
         # cuda and cuda:0 name the same device when the index is the current one.
         same = expected.type == got.type and (expected.index or 0) == (got.index or 0)
-        return None if same else Finding(M_SCALAR(lang, path=path, expected=str(expected), got=str(got)))
+        return None if same else _found(M_SCALAR(lang, path=path, expected=str(expected), got=str(got)), "values",
+                                        expected, got, path)
     if type(got) is not type(expected):
-        return Finding(M_TYPE(lang, path=path, expected=kind_of(expected), got=kind_of(got)))
+        return _found(M_TYPE(lang, path=path, expected=kind_of(expected), got=kind_of(got)), "type", expected, got, path)
     if got != expected:
-        return Finding(M_SCALAR(lang, path=path, expected=repr(expected), got=repr(got)))
+        return _found(M_SCALAR(lang, path=path, expected=repr(expected), got=repr(got)), "values", expected, got, path)
     return None
+
+
+def _found(message: str, aspect: str, expected: Any, got: Any, path: str,
+           details: dict[str, Any] | None = None) -> Finding:
+    """A finding about a value, carrying both sides for the misconception detectors."""
+    return Finding(message, details if details is not None else {"path": path}, aspect, expected, got)
 
 
 def compare_tensors(expected: torch.Tensor, got: torch.Tensor, path: str, *, rtol_atol: tuple[float, float] | None,
@@ -209,14 +220,14 @@ def compare_tensors(expected: torch.Tensor, got: torch.Tensor, path: str, *, rto
                "got_value": None, "max_abs_diff": None, "rtol": 0.0, "atol": 0.0, "mismatch": None}
     subclass = getattr(got, "wire_type", None)
     if subclass and subclass != getattr(expected, "wire_type", None):
-        return Finding(M_SUBCLASS(lang, path=path, got=subclass), details)
+        return _found(M_SUBCLASS(lang, path=path, got=subclass), "type", expected, got, path, details)
     if got.shape != expected.shape:
         message = M_SHAPE(lang, path=path, got=list(got.shape), expected=list(expected.shape))
         if got.dim() >= 2 and got.transpose(-1, -2).shape == expected.shape and got.dtype == expected.dtype:
             rtol, atol = tolerance(expected.dtype, device, rtol_atol)
             if bool(_close(expected, got.transpose(-1, -2), rtol, atol).all()):
                 message += " " + M_TRANSPOSED(lang)
-        return Finding(message, details)
+        return _found(message, "shape", expected, got, path, details)
     if got.dtype != expected.dtype:
         message = M_DTYPE(lang, path=path, got=details["got"]["dtype"], expected=details["expected"]["dtype"])
         try:
@@ -226,12 +237,13 @@ def compare_tensors(expected: torch.Tensor, got: torch.Tensor, path: str, *, rto
                 message += " " + M_DTYPE_ONLY(lang)
         except (RuntimeError, TypeError):
             pass
-        return Finding(message, details)
+        return _found(message, "dtype", expected, got, path, details)
     if got.device.type != expected.device.type:
-        return Finding(M_DEVICE(lang, path=path, got=str(got.device), expected=str(expected.device)), details)
+        return _found(M_DEVICE(lang, path=path, got=str(got.device), expected=str(expected.device)), "device",
+                      expected, got, path, details)
     if got.requires_grad != expected.requires_grad:
         message = (M_GRAD_ON if expected.requires_grad else M_GRAD_OFF)(lang, path=path)
-        return Finding(message, details)
+        return _found(message, "requires_grad", expected, got, path, details)
     rtol, atol = tolerance(expected.dtype, device, rtol_atol)
     details["rtol"], details["atol"] = rtol, atol
     close = _close(expected, got, rtol, atol)
@@ -258,10 +270,11 @@ def compare_tensors(expected: torch.Tensor, got: torch.Tensor, path: str, *, rto
         if got.dim() >= 2 and got.shape[-1] == got.shape[-2]:
             if bool(_close(expected, got.transpose(-1, -2), rtol, atol).all()):
                 message += " " + M_TRANSPOSED(lang)
-        return Finding(message, details)
+        return _found(message, "values", expected, got, path, details)
     if strides and (got.stride() != expected.stride() or got.storage_offset() != expected.storage_offset()):
-        return Finding(M_STRIDES(lang, path=path, got=list(got.stride()), got_offset=got.storage_offset(),
-                                 expected=list(expected.stride()), expected_offset=expected.storage_offset()), details)
+        return _found(M_STRIDES(lang, path=path, got=list(got.stride()), got_offset=got.storage_offset(),
+                                expected=list(expected.stride()), expected_offset=expected.storage_offset()),
+                      "strides", expected, got, path, details)
     return None
 
 

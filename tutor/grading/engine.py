@@ -360,7 +360,7 @@ class Grader:
         feedback = task.feedback.get(kind)
         if feedback is not None:
             message = f"{message}\n{feedback.get(self.lang)}"
-        return CheckResult(kind, False, case, message, finding.details)
+        return CheckResult(kind, False, case, message, finding.details, finding.aspect)
 
 
 def _scope(kind: str) -> str:
