@@ -360,10 +360,11 @@ def lesson_validate(
     as_json: bool = typer.Option(False, "--json", help=_h("One JSON object per path, for CI.", "每个路径输出一个 JSON 对象，供 CI 使用。")),
     device: Device = DeviceOpt,
     lang: Optional[Lang] = LangOpt,
+    strict: bool = typer.Option(False, "--strict", help=_h("Treat warnings (a reference breaking a rule it sets for learners, ...) as errors.", "把警告（例如参考答案没有遵守它为学习者设定的规则）当作错误。")),
 ) -> None:
     from tutor.validate import validate_paths
 
-    ok = validate_paths(paths, as_json=as_json, device=device.value, lang=lang and lang.value)
+    ok = validate_paths(paths, as_json=as_json, device=device.value, lang=lang and lang.value, strict=strict)
     raise typer.Exit(0 if ok else 2)
 
 

@@ -13,19 +13,56 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tutor.errors import PackError, Problem
+from tutor.errors import Location, PackError, Problem
 from tutor.i18n import Message, resolve_lang
 from tutor.pack.loader import Pack, load_pack
+from tutor.pack.models import CheckSpec, Task
+from tutor.verdict import CheckResult, Status, Verdict
 
 M_REF_FAILS = Message(
     en="the solution does not pass its own checks ({status}): {why}",
     zh="参考答案没有通过它自己的检查（{status}）：{why}",
 )
+M_REF_BREAKS_RULE = Message(
+    en="the reference breaks the rule `{rule}` it sets for learners; rules judge the learner only, so this is"
+    " a warning (--strict makes it an error). A learner writing the same would read: {why}",
+    zh="参考答案没有遵守它为学习者设定的规则 `{rule}`；规则只评判学习者，所以这只是警告（--strict 会把它当作错误）。"
+    "学习者写出同样的代码会看到：{why}",
+)
 M_STARTER_PASSES = Message(en="the starter already passes: it must fail until the learner solves it", zh="初始代码已经能通过：在学习者完成之前它必须不通过")
 
 
-def pack_problems(pack: Pack, device: str, lang: str) -> list[Problem]:
-    """Everything wrong with a loaded pack that only running it can show."""
+RULE_KINDS = ("forbid", "require", "source")
+
+
+def is_rule(check: CheckSpec) -> bool:
+    """A how-rule (forbid, require, source, a custom check with ``rule: true``): it judges the learner only."""
+    return check.kind in RULE_KINDS or (check.kind == "custom" and check.options.rule)
+
+
+def rule_text(check: CheckSpec) -> str:
+    """The rule as an author wrote it, in one line: ``forbid: [torch.sum]``."""
+    options = check.options
+    if check.kind == "custom":
+        return f"custom: {options.check}"
+    if hasattr(options, "model_dump"):
+        fields = {k: v for k, v in options.model_dump().items() if v not in (None, False, [], {})}
+        return f"{check.kind}: {{{', '.join(f'{k}: {v}' for k, v in fields.items())}}}"
+    return f"{check.kind}: [{', '.join(options)}]"
+
+
+def pack_problems(pack: Pack, device: str, lang: str, *, strict: bool = False) -> list[Problem]:
+    """Everything wrong with a loaded pack that only running it can show (with ``strict``, warnings too)."""
+    problems, warnings = pack_findings(pack, device, lang)
+    return problems + warnings if strict else problems
+
+
+def pack_findings(pack: Pack, device: str, lang: str) -> tuple[list[Problem], list[Problem]]:
+    """(errors, warnings) of a loaded pack that only running it can show.
+
+    Warnings are meant for the author and never stop a learner: the reference
+    breaking a how-rule it sets for learners, for one.
+    """
     from tutor.checks import custom
     from tutor.grading.ops import UnknownOp, resolve
     from tutor.grading.start import open_grader
@@ -39,14 +76,15 @@ def pack_problems(pack: Pack, device: str, lang: str) -> list[Problem]:
                     try:
                         resolve(name)
                     except UnknownOp as exc:
-                        problems.append(Problem(pack.locate(task_id, "checks", i), str(exc)))
+                        problems.append(Problem(pack.locate_check(task_id, i), str(exc)))
             if check.kind == "custom":
                 try:
-                    custom.load(pack.root, check.options)
+                    custom.load(pack.root, check.options.check)
                 except Exception as exc:  # noqa: BLE001 - the pack's code may fail any way
-                    problems.append(Problem(pack.locate(task_id, "checks", i), f"custom check fails to load: {exc}"))
+                    problems.append(Problem(pack.locate_check(task_id, i), f"custom check fails to load: {exc}"))
+    warnings: list[Problem] = list(pack.warnings)
     if problems:
-        return problems
+        return problems, warnings
     runnable = [(lesson, task) for lesson, task in pack.tasks() if device in task.devices]
     with tempfile.TemporaryDirectory(prefix="tutor-validate-") as tmp, open_grader(device, 1, lang) as grader:
         for lesson, task in runnable:
@@ -61,39 +99,88 @@ def pack_problems(pack: Pack, device: str, lang: str) -> list[Problem]:
                     problems.extend(exc.problems)
                     break
                 where = pack.locate(task_id, role)
-                if role == "solution" and not verdict.passed:
-                    failed = verdict.failed_checks()
-                    why = verdict.error or (f"{failed[0].name}: {failed[0].message}" if failed else "")
-                    problems.append(Problem(where, M_REF_FAILS(lang, status=verdict.status.value, why=why.strip().splitlines()[-1] if why else "")))
+                if role == "solution":
+                    errors, breaches = _reference_findings(task, verdict, where, lang)
+                    problems.extend(errors)
+                    warnings.extend(breaches)
                 if role == "starter" and verdict.passed:
                     problems.append(Problem(where, M_STARTER_PASSES(lang)))
-    return problems
+    return problems, warnings
 
 
-def validate_paths(paths: list[Path], *, as_json: bool, device: str, lang: str | None) -> bool:
-    """Validate each path; print every problem as file:line:column; True when all are valid."""
+def _reference_findings(task: Task, verdict: Verdict, where: Location, lang: str) -> tuple[list[Problem], list[Problem]]:
+    """The reference's verdict as (errors, warnings): a broken rule alone is only a warning."""
+    if verdict.passed:
+        return [], []
+    failed = verdict.failed_checks()
+    broken = [(result, _spec_of(result, task)) for result in failed]
+    what_failed = [result for result, spec in broken if spec is None or not is_rule(spec)]
+    warnings: list[Problem] = []
+    seen: set[str] = set()
+    for result, spec in broken:
+        if spec is None or not is_rule(spec) or rule_text(spec) in seen:
+            continue  # each rule is reported once, not once per case
+        seen.add(rule_text(spec))
+        warnings.append(Problem(where, M_REF_BREAKS_RULE(lang, rule=rule_text(spec), why=_last_line(result.message))))
+    if verdict.status is Status.FAILED and not what_failed:
+        return [], warnings
+    why = verdict.error or (f"{what_failed[0].name}: {what_failed[0].message}" if what_failed else "")
+    return [Problem(where, M_REF_FAILS(lang, status=verdict.status.value, why=_last_line(why)))], warnings
+
+
+def _spec_of(result: CheckResult, task: Task) -> CheckSpec | None:
+    """The task's check that produced ``result`` (a custom check is told apart by its target)."""
+    for check in task.checks:
+        if check.kind == result.name and (check.kind != "custom" or check.options.check == result.details.get("check")):
+            return check
+    return None
+
+
+def _last_line(text: str) -> str:
+    text = text.strip()
+    return text.splitlines()[-1] if text else ""
+
+
+def validate_paths(paths: list[Path], *, as_json: bool, device: str, lang: str | None, strict: bool = False) -> bool:
+    """Validate each path; print every problem as file:line:column; True when all are valid.
+
+    Warnings (meant for the author) are printed too; with ``strict`` they count as errors.
+    """
     language = resolve_lang(lang)
     all_ok = True
     for path in paths:
         try:
             pack = load_pack(path)
-            problems = pack_problems(pack, device, language)
+            problems, warnings = pack_findings(pack, device, language)
         except PackError as exc:
-            pack, problems = None, exc.problems
+            pack, problems, warnings = None, exc.problems, []
+        if strict:
+            problems, warnings = problems + warnings, []
         all_ok = all_ok and not problems
         if as_json:
             print(json.dumps({
                 "path": str(path), "valid": not problems,
                 "tasks": len(pack.task_ids()) if pack else 0,
-                "errors": [{"file": str(p.where.file) if p.where else None, "line": p.where.line if p.where else 0,
-                            "column": p.where.column if p.where else 0, "message": p.message} for p in problems],
+                "errors": [_problem_json(p) for p in problems],
+                "warnings": [_problem_json(p) for p in warnings],
             }, ensure_ascii=False))
-        elif problems:
-            for problem in problems:
-                print(problem, file=sys.stderr)
-        else:
+            continue
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        for warning in warnings:
+            print(f"{warning.where}: {M_WARNING(language)}: {warning.message}" if warning.where else warning.message, file=sys.stderr)
+        if not problems and pack is not None:
             print(M_VALID_LINE(language, path=path, n=len(pack.task_ids())))
     return all_ok
+
+
+def _problem_json(problem: Problem) -> dict[str, object]:
+    where = problem.where
+    return {"file": str(where.file) if where else None, "line": where.line if where else 0,
+            "column": where.column if where else 0, "message": problem.message}
+
+
+M_WARNING = Message(en="warning", zh="警告")
 
 
 M_VALID_LINE = Message(

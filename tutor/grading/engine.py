@@ -28,14 +28,15 @@ import tutor.checks as contract
 import tutor
 from tutor.checks import CaseContext, Finding, Run
 from tutor import pycode
-from tutor.errors import UserError
+from tutor.errors import PackError, Problem, UserError
 from tutor.grading import refusal
 from tutor.grading.compare import tensor_paths
-from tutor.grading.inputs import CaseInputs, make_cases
+from tutor.grading.inputs import CaseError, CaseInputs, make_cases
 from tutor.grading.pool import Pool, RunResult
 from tutor.grading.reference import TORCH_STATE, Reference
 from tutor.i18n import Message
 from tutor.jail import frames, wire
+from tutor.pack import helpers
 from tutor.pack.loader import Pack
 from tutor.pack.models import Task
 from tutor.verdict import CaseInfo, CheckResult, PackRef, Status, Verdict
@@ -192,6 +193,9 @@ class Grader:
         source = self._read_source(path, verdict)
         if source is None:
             return verdict
+        preamble = pack.preamble(task_id)
+        if preamble:  # the course's copy of the helpers is run, not the learner's (tutor.pack.helpers)
+            source = helpers.blank_helpers(source)
         tree = pycode.parse(source, str(path))
         if isinstance(tree, pycode.SyntaxProblem):
             verdict.error = _syntax_error(path, source, tree)
@@ -219,6 +223,7 @@ class Grader:
             "memory_mb": task.memory_mb,
             "max_result_bytes": MAX_RESULT_BYTES,
             "payload": doc,
+            "preamble": preamble,
         }
         result = self.pool.run(job, blob)
         verdict.stdout = result.stdout
@@ -242,7 +247,10 @@ class Grader:
                 return self._prepared[key]
             reference = self._reference(pack, task_id, task)
             backward = list(task.check("backward").options) if task.check("backward") else []
-            cases = make_cases(task_id, task, seed, self.device)
+            try:
+                cases = make_cases(task_id, task, seed, self.device)
+            except CaseError as exc:
+                raise PackError([Problem(pack.locate(task_id, *exc.path), str(exc))]) from None
             ref_runs, upstreams = [], []
             for case in cases:
                 run, upstream = reference.run(_copy(case.args, self.device), case.index, backward, case.seed)
@@ -274,7 +282,8 @@ class Grader:
         key = (pack.hash, task_id)
         with self._ref_lock:
             if key not in self._references:
-                self._references[key] = Reference(task_id, task.solution, task.entry, pack.locate(task_id, "solution"))
+                self._references[key] = Reference(task_id, task.solution, task.entry, pack.locate(task_id, "solution"),
+                                                  preamble=pack.preamble(task_id))
             return self._references[key]
 
     def _judge(self, verdict: Verdict, pack: Pack, task: Task, cases: list[CaseInputs], ref_runs: list[Run],
@@ -293,8 +302,8 @@ class Grader:
             verdict.error = outcome.load_error
             return
 
-        case_checks = [c for c in task.checks if _scope(c.kind) == "case"]
-        task_checks = [c for c in task.checks if _scope(c.kind) == "task"]
+        case_checks = [c for c in task.checks if _scope(c) == "case"]
+        task_checks = [c for c in task.checks if _scope(c) == "task"]
         passed_cases = 0
         for case, ref_run in zip(cases, ref_runs):
             run = outcome.runs.get(case.index)
@@ -363,8 +372,11 @@ class Grader:
         return CheckResult(kind, False, case, message, finding.details, finding.aspect)
 
 
-def _scope(kind: str) -> str:
-    return getattr(_check_module(kind), "SCOPE", "case")
+def _scope(spec: Any) -> str:
+    """``case`` or ``task``: a custom check says so in its options, a built-in kind in its module."""
+    if spec.kind == "custom":
+        return spec.options.scope
+    return getattr(_check_module(spec.kind), "SCOPE", "case")
 
 
 def _check_module(kind: str) -> Any:
@@ -374,7 +386,11 @@ def _check_module(kind: str) -> Any:
 def _run_check(spec: Any, ctx: CaseContext, pack: Pack) -> Finding | None:
     module = _check_module(spec.kind)
     if spec.kind == "custom":
-        return module.run(module.load(pack.root, spec.options), ctx, None, spec.options)
+        target = spec.options.check
+        finding = module.run(module.load(pack.root, target), ctx, spec.options.options, target)
+        if finding is not None:
+            finding.details.setdefault("check", target)  # which custom check, when a task has several
+        return finding
     return module.check(ctx, spec.options)
 
 

@@ -10,21 +10,37 @@ same numbers.
 from __future__ import annotations
 
 import hashlib
-import random
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from tutor.pack.dimexpr import ExprError
 from tutor.pack.models import (
     DeviceValue,
+    DimValue,
     DtypeValue,
     GeneratorValue,
     RandomTensor,
     Task,
     TensorBase,
     TensorValues,
+    dim_value,
 )
+
+UNIQUE_ATTEMPTS = 20
+
+
+class CaseError(ValueError):
+    """A case cannot be made (a bound below zero, too few values for ``unique``...).
+
+    ``path`` is where in the task the case is written, so the grader can
+    report it as a located error of the pack.
+    """
+
+    def __init__(self, message: str, path: tuple[object, ...]) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 @dataclass(frozen=True)
@@ -47,25 +63,35 @@ def make_cases(task_id: str, task: Task, run_seed: int, device: str) -> list[Cas
     cases = []
     for i, case in enumerate(task.cases):
         seed = derive_seed("fixed", task_id, i)
-        dims = _draw_dims(task.dims, case.pinned, seed)
-        args = {name: build(spec, dims, seed + k, device) for k, (name, spec) in enumerate(case.args.items())}
+        args = _make_args(task, case.args, case.pinned, seed, device, ("cases", i))
         cases.append(CaseInputs(i, False, seed, args, {n: describe(v, hidden=False) for n, v in args.items()}))
-    templates = task.random_template() or []
+    templates = task.hidden_templates()
     for j in range(task.random_cases):
         index = len(task.cases) + j
         seed = derive_seed("random", task_id, run_seed, j)
         template = templates[j % len(templates)]
-        dims = _draw_dims(task.dims, {}, seed)
-        args = {name: build(spec, dims, seed + k, device) for k, (name, spec) in enumerate(template.items())}
+        args = _make_args(task, template.args, template.pinned, seed, device, template.source)
         cases.append(CaseInputs(index, True, seed, args, {n: describe(v, hidden=True) for n, v in args.items()}))
     return cases
 
 
-def _draw_dims(ranges: dict[str, tuple[int, int]], pinned: dict[str, int], seed: int) -> dict[str, int]:
-    rng = random.Random(seed)
-    dims = {name: rng.randint(low, high) for name, (low, high) in sorted(ranges.items())}
-    dims.update(pinned)
-    return dims
+def _make_args(task: Task, specs: dict[str, Any], pinned: dict[str, int], seed: int, device: str,
+               where: tuple[object, ...]) -> dict[str, Any]:
+    try:
+        dims = task.draw_dims(pinned, seed)
+    except ValueError as exc:
+        raise CaseError(str(exc), ("where",) if task.where else ("distinct_dims",)) from None
+    args = {}
+    for k, (name, spec) in enumerate(specs.items()):
+        try:
+            args[name] = build(spec, dims, seed + k, device)
+        except (ValueError, ExprError) as exc:
+            raise CaseError(f"{name}: {exc} (dims {_dims_text(dims)})", (*where, name)) from None
+    return args
+
+
+def _dims_text(dims: dict[str, int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(dims.items())) or "none"
 
 
 def build(spec: Any, dims: dict[str, int], seed: int, device: str) -> Any:
@@ -76,7 +102,12 @@ def build(spec: Any, dims: dict[str, int], seed: int, device: str) -> Any:
             dtype = torch.get_default_dtype()
         return _finish(torch.tensor(spec.values, dtype=dtype), spec, seed, device)
     if isinstance(spec, RandomTensor):
-        return _finish(_draw(spec, [dims[d] if isinstance(d, str) else d for d in spec.shape], seed), spec, seed, device)
+        shape = [int(dim_value(d, dims)) for d in spec.shape]
+        if any(d < 0 for d in shape):
+            raise ValueError(f"the shape {spec.shape} is {shape}: a dimension cannot be negative")
+        return _finish(_draw(spec, shape, dims, seed), spec, seed, device)
+    if isinstance(spec, DimValue):
+        return int(dim_value(spec.dim, dims))
     if isinstance(spec, DtypeValue):
         return getattr(torch, spec.dtype)
     if isinstance(spec, GeneratorValue):
@@ -88,19 +119,41 @@ def build(spec: Any, dims: dict[str, int], seed: int, device: str) -> Any:
     return spec
 
 
-def _draw(spec: RandomTensor, shape: list[int], seed: int) -> torch.Tensor:
+def _draw(spec: RandomTensor, shape: list[int], dims: dict[str, int], seed: int) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
-    low, high = spec.bounds()
-    if spec.dist == "normal":
-        values = torch.randn(shape, generator=gen, dtype=torch.float64)
-    elif spec.dist == "uniform":
-        values = low + (high - low) * torch.rand(shape, generator=gen, dtype=torch.float64)
-    elif spec.dist == "int":
-        values = torch.randint(int(low), int(high), shape, generator=gen, dtype=torch.int64)
-    else:
-        values = torch.rand(shape, generator=gen) < 0.5
+    low, high = (dim_value(b, dims) for b in spec.bounds())
+    if spec.dist in ("uniform", "int") and not low < high:
+        raise ValueError(f"low ({low}) must be below high ({high})")
     default = {"normal": "float32", "uniform": "float32", "int": "int64", "bool": "bool"}[spec.dist]
-    return values.to(getattr(torch, spec.dtype or default))
+    dtype = getattr(torch, spec.dtype or default)
+    numel = 1
+    for d in shape:
+        numel *= d
+    if spec.unique and spec.dist == "int":
+        span = int(high) - int(low)
+        if numel > span:
+            raise ValueError(f"unique: {numel} values cannot all differ when drawn from {int(low)} to {int(high)} (high excluded)")
+        values = (torch.randperm(span, generator=gen)[:numel] + int(low)).reshape(shape)
+    else:
+        for _ in range(UNIQUE_ATTEMPTS):
+            values = _sample(spec.dist, low, high, shape, gen).to(dtype)
+            if not spec.unique or values.unique().numel() == values.numel():
+                break
+        else:
+            raise ValueError(f"unique: {numel} values of {spec.dtype or default} ({spec.dist}) kept repeating a value")
+    if spec.sorted and values.dim() > 0:
+        values = values.sort(dim=-1).values
+    return values.to(dtype)
+
+
+def _sample(dist: str, low: float, high: float, shape: list[int], gen: torch.Generator) -> torch.Tensor:
+    if dist == "normal":
+        return torch.randn(shape, generator=gen, dtype=torch.float64)
+    if dist == "uniform":
+        return low + (high - low) * torch.rand(shape, generator=gen, dtype=torch.float64)
+    if dist == "int":
+        return torch.randint(int(low), int(high), shape, generator=gen, dtype=torch.int64)
+    return torch.rand(shape, generator=gen) < 0.5
 
 
 def _finish(t: torch.Tensor, spec: TensorBase, seed: int, device: str) -> torch.Tensor:

@@ -40,11 +40,13 @@ def torch_state_guard() -> Iterator[None]:
 class Reference:
     """A task's solution, compiled once per grader."""
 
-    def __init__(self, task_id: str, solution: str, entry: str, where: Any) -> None:
+    def __init__(self, task_id: str, solution: str, entry: str, where: Any, *, preamble: str = "") -> None:
         namespace: dict[str, Any] = {"__name__": f"reference_{task_id.replace('/', '_').replace('-', '_')}"}
         filename = f"<reference of {task_id}>"
         try:
             with torch_state_guard():
+                if preamble:  # the pack's helpers, as the learner's code has them
+                    exec(compile(preamble, f"<course helpers of {task_id}>", "exec"), namespace)  # noqa: S102
                 exec(compile(solution, filename, "exec"), namespace)  # noqa: S102 - trusted pack code
         except Exception as exc:  # noqa: BLE001 - a broken pack is reported, not raised through
             raise PackError([Problem(where, f"the solution fails to load: {type(exc).__name__}: {exc}")]) from None

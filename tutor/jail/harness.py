@@ -285,6 +285,9 @@ def run(job: dict[str, Any], payload: Any, report: Report, auditor: Auditor) -> 
     module.__file__ = filename
     auditor.armed = True
     try:
+        preamble = job.get("preamble") or ""
+        if preamble:  # the course's helpers (instructor code, never a solution), defined first
+            exec(compile(preamble, "<course helpers>", "exec"), module.__dict__)  # noqa: S102
         code = compile(source, filename, "exec")
         exec(code, module.__dict__)  # noqa: S102 - this is the learner's exercise, in the jail
         entry = module.__dict__.get(job["entry"])

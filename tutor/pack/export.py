@@ -74,7 +74,7 @@ def export_student(pack: Path | None, out: Path) -> Path:
     for _, task in loaded.tasks():
         for check in task.checks:
             if check.kind == "custom":
-                module, _, func = check.options.partition(":")
+                module, _, func = check.options.check.partition(":")
                 custom.setdefault(module, set()).add(func)
     for module, funcs in sorted(custom.items()):
         parts = module.split(".")

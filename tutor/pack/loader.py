@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from tutor import pycode
 from tutor.errors import Location, PackError, Problem
-from tutor.pack import yamlnodes
+from tutor.pack import helpers, yamlnodes
 from tutor.pack.builtin import builtin_course  # noqa: F401 - where callers look for it
 from tutor.pack.models import Lesson, PackMeta, Task
 
@@ -33,6 +33,12 @@ class Pack:
     hash: str
     # Where each task's nodes are, for errors found after loading.
     task_marks: dict[str, tuple[yamlnodes.Marks, tuple[Any, ...]]] = field(default_factory=dict)
+    # Each lesson's helper code (the pack's preamble, then the lesson's), by lesson id.
+    preambles: dict[str, str] = field(default_factory=dict)
+    # Problems that do not stop a learner, for the author (``tutor lesson validate`` prints them).
+    warnings: list[Problem] = field(default_factory=list)
+    # Where each lesson is written, for errors found after loading.
+    lesson_marks: dict[str, yamlnodes.Marks] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -67,6 +73,14 @@ class Pack:
         """Where in the YAML a task (or one of its fields) is written."""
         marks, base = self.task_marks[full_id]
         return marks.at(base + tuple(field_path))
+
+    def locate_lesson(self, lesson_id: str, *field_path: Any) -> Location:
+        """Where in the YAML a lesson's field (``default_checks``, ``preamble``) is written."""
+        return self.lesson_marks[lesson_id].at(tuple(field_path))
+
+    def preamble(self, full_id: str) -> str:
+        """The helper code a task's learner code and reference are run after ('' for none)."""
+        return self.preambles.get(full_id.split("/", 1)[0], "")
 
 
 def load_pack(path: Path) -> Pack:
@@ -103,11 +117,17 @@ def load_pack(path: Path) -> Pack:
     lessons: list[Lesson] = []
     task_marks: dict[str, tuple[yamlnodes.Marks, tuple[Any, ...]]] = {}
     lesson_marks: dict[str, tuple[yamlnodes.Marks, tuple[Any, ...]]] = {}
+    preambles: dict[str, str] = {}
+    warnings: list[Problem] = []
+    if meta is not None and meta.preamble:
+        problems.extend(_preamble_problems(meta.preamble, meta_marks, ("preamble",)))
     for file in files:
         data, marks = _read(file, problems, hasher)
         if data is None:
             continue
         problems.extend(_code_problems(data, marks))
+        if isinstance(data.get("preamble"), str):
+            problems.extend(_preamble_problems(data["preamble"], marks, ("preamble",)))
         lesson = _validate(Lesson, data, marks, problems)
         if lesson is None:
             continue
@@ -115,9 +135,13 @@ def load_pack(path: Path) -> Pack:
             problems.append(Problem(marks.at(("id",)), f"lesson id {lesson.id!r} is used twice in the pack"))
             continue
         lesson_marks[lesson.id] = (marks, ())
+        preambles[lesson.id] = helpers.join(meta.preamble if meta else "", lesson.preamble)
         for i, task in enumerate(lesson.tasks):
             task_marks[f"{lesson.id}/{task.id}"] = (marks, ("tasks", i))
             problems.extend(_custom_check_problems(task, marks, ("tasks", i), root))
+            warnings.extend(_template_warnings(task, marks, ("tasks", i)))
+            if preambles[lesson.id]:
+                lesson.tasks[i] = task.model_copy(update={"starter": helpers.with_helpers(preambles[lesson.id], task.starter)})
         lessons.append(lesson)
 
     known = {lesson.id for lesson in lessons}
@@ -132,11 +156,12 @@ def load_pack(path: Path) -> Pack:
     if not problems and not lessons:
         problems.append(Problem(Location(path), "the pack has no lessons"))
     if problems:
-        raise PackError(sorted(problems, key=_position))
+        raise PackError(sorted(dict.fromkeys(problems), key=_position))
     if meta is None:
         only = lessons[0]
         meta = PackMeta(format=1, id=only.id, title=only.title, version="0")
-    return Pack(meta=meta, lessons=lessons, root=root, hash=hasher.hexdigest()[:16], task_marks=task_marks)
+    return Pack(meta=meta, lessons=lessons, root=root, hash=hasher.hexdigest()[:16], task_marks=task_marks,
+                preambles=preambles, warnings=warnings, lesson_marks={k: m for k, (m, _) in lesson_marks.items()})
 
 
 def _read(file: Path, problems: list[Problem], hasher: Any) -> tuple[Any, yamlnodes.Marks]:
@@ -192,6 +217,15 @@ def _explain(error: Any, data: Any, marks: yamlnodes.Marks) -> tuple[Location, s
             path.append(part)
             node = node[part]
     kind = error["type"]
+    if kind == "located":  # a model validator pointing at one of its children (models.located)
+        for part in (error.get("ctx") or {}).get("at", []):
+            if isinstance(node, dict) and part in node:
+                path.append(part)
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                path.append(part)
+                node = node[part]
+        return marks.at(tuple(path)), error["msg"]
     last = error["loc"][-1] if error["loc"] else None
     if kind == "missing":
         return marks.at(tuple(path)), f"missing required field `{last}`"
@@ -211,9 +245,14 @@ def _code_problems(data: Any, marks: yamlnodes.Marks) -> list[Problem]:
     """
     problems: list[Problem] = []
     tasks = data.get("tasks") if isinstance(data, dict) else None
+    seen: set[Any] = set()
     for i, task in enumerate(tasks if isinstance(tasks, list) else []):
         if isinstance(task, dict):
             problems.extend(_task_code_problems(task, marks, ("tasks", i)))
+            task_id = task.get("id")
+            if isinstance(task_id, str) and task_id in seen:  # the model says so too, once the rest is valid
+                problems.append(Problem(marks.at(("tasks", i, "id")), f"task id {task_id!r} appears twice in the lesson"))
+            seen.add(task_id)
     return problems
 
 
@@ -266,11 +305,37 @@ def _task_code_problems(task: dict[str, Any], marks: yamlnodes.Marks, base: tupl
     return problems
 
 
+def _preamble_problems(code: str, marks: yamlnodes.Marks, path: tuple[Any, ...]) -> list[Problem]:
+    tree = pycode.parse(code)
+    if isinstance(tree, pycode.SyntaxProblem):
+        return [Problem(marks.code_line(path, tree.line, tree.column), f"the preamble has a syntax error: {tree.message}")]
+    return []
+
+
+def _template_warnings(task: Task, marks: yamlnodes.Marks, base: tuple[Any, ...]) -> list[Problem]:
+    """Fixed cases whose pins carry over into the hidden cases drawn from them (see ``Task.hidden_templates``)."""
+    if not task.random_cases:
+        return []
+    warnings = []
+    for template in task.hidden_templates():
+        if template.pinned:
+            case = task.cases[template.source[1]]
+            pins = ", ".join(f"{k}={v}" for k, v in template.pinned.items())
+            numbers = ", ".join(case.plain_numbers())
+            warnings.append(Problem(
+                marks.at(base + template.source + ("dims",)),
+                f"hidden cases drawn from this case keep its pinned dims ({pins}), since it has arguments written as"
+                f" plain numbers ({numbers}); write them as {{dim: ...}} (e.g. `i: {{dim: n}}`) to let hidden cases"
+                " redraw the dims, or give `random_args`",
+            ))
+    return warnings
+
+
 def _custom_check_problems(task: Task, marks: yamlnodes.Marks, base: tuple[Any, ...], root: Path) -> list[Problem]:
     problems = []
     for i, check in enumerate(task.checks):
         if check.kind == "custom":
-            module = check.options.split(":")[0]
+            module = check.options.check.split(":")[0]
             file = root.joinpath(*module.split(".")).with_suffix(".py")
             if not file.is_file():
                 problems.append(Problem(marks.at(base + ("checks", i)), f"custom check module {file.name} not found in checks/"))

@@ -9,7 +9,10 @@ by ``tutor lesson validate`` instead.
 
 from __future__ import annotations
 
+import itertools
+import random
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -18,17 +21,84 @@ from pydantic import (
     Discriminator,
     Field,
     RootModel,
+    BeforeValidator,
     StringConstraints,
     field_validator,
     Tag,
     model_validator,
 )
 
+from pydantic_core import PydanticCustomError
+
 from tutor.i18n import pick
+from tutor.pack import dimexpr
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")]
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+SYMBOL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def located(message: str, *at: Any) -> PydanticCustomError:
+    """An error a model validator raises about one of its children: ``at`` is the path below it.
+
+    pydantic locates a model validator's error at the model itself; the loader
+    (``_explain``) appends ``at`` so the message points at the node that caused it.
+    """
+    return PydanticCustomError("located", message, {"at": list(at)})
+
+
+def _expression(value: Any, *, predicate: bool = False) -> str:
+    """Check that ``value`` is a dims expression (``n + 1``); keep its text."""
+    try:
+        return dimexpr.parse(value, predicate=predicate).text
+    except dimexpr.ExprError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _dim_entry(value: Any) -> Any:
+    """A shape entry: an int, a dim name, or an expression of dims (``n + 1``)."""
+    if isinstance(value, str) and not SYMBOL_RE.match(value):
+        return _expression(value)
+    return value
+
+
 Dim = Union[int, Symbol]
+DimOrExpr = Annotated[Union[int, str], BeforeValidator(_dim_entry)]
+
+
+def _number_or_expression(value: Any) -> Any:
+    """``low``/``high``: a number, or a string that is a number or an expression of dims.
+
+    YAML reads ``1e-3`` as a string (it wants ``1.0e-3``); such a string is the
+    number the author meant. Any other string must be an expression of dims.
+    """
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            return dimexpr.parse(value).text
+        except dimexpr.ExprError as exc:
+            raise ValueError(f"expected a number here: {exc}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and value is not None:
+        raise ValueError(f"expected a number or {dimexpr.ARITH_HELP}, not {value!r}")
+    return value
+
+
+Bound = Annotated[Union[float, str, None], BeforeValidator(_number_or_expression)]
+
+
+def expr_symbols(value: Any) -> set[str]:
+    """The dims a shape entry, bound or ``{dim: ...}`` text names (none for a number)."""
+    if isinstance(value, str):
+        return dimexpr.parse(value).symbols()
+    return set()
+
+
+def dim_value(value: int | float | str, dims: dict[str, int]) -> Any:
+    """A shape entry or bound with the case's dims filled in."""
+    return dimexpr.parse(value).value(dims) if isinstance(value, str) else value
 
 FORMAT_VERSION = 1
 DTYPES = (
@@ -127,14 +197,16 @@ class TensorValues(TensorBase):
 class RandomTensor(TensorBase):
     """``{shape: [3, n], dist: normal}``: a random tensor drawn from the case's seed."""
 
-    shape: list[Dim]
+    shape: list[DimOrExpr]
     dist: Literal["normal", "uniform", "int", "bool"] = "normal"
-    low: float | None = None
-    high: float | None = None
+    low: Bound = None
+    high: Bound = None
+    sorted: bool = Field(False, description="sort the values along the last dimension, ascending")
+    unique: bool = Field(False, description="no value appears twice in the tensor")
 
     @field_validator("shape")
     @classmethod
-    def _dims_non_negative(cls, shape: list[Dim]) -> list[Dim]:
+    def _dims_non_negative(cls, shape: list[Any]) -> list[Any]:
         for d in shape:
             if isinstance(d, int) and d < 0:
                 raise ValueError("a dimension cannot be negative")
@@ -145,22 +217,44 @@ class RandomTensor(TensorBase):
         if self.dist in ("normal", "bool") and (self.low is not None or self.high is not None):
             raise ValueError(f"low/high apply to the uniform and int distributions, not {self.dist}")
         low, high = self.bounds()
-        if self.dist in ("uniform", "int") and not low < high:
+        if self.dist in ("uniform", "int") and not isinstance(low, str) and not isinstance(high, str) and not low < high:
             raise ValueError(f"low ({low}) must be below high ({high})")
         if self.layout == "transposed" and len(self.shape) < 2:
             raise ValueError("layout: transposed needs at least two dimensions")
         if self.requires_grad and (self.dtype in _NOT_DIFFERENTIABLE or (self.dtype is None and self.dist in ("int", "bool"))):
             raise ValueError("an integer or bool tensor cannot require grad: use a floating dtype")
+        if self.sorted and self.dist == "bool":
+            raise ValueError("sorted applies to numbers, not to dist: bool")
         return self
 
-    def bounds(self) -> tuple[float, float]:
+    def bounds(self) -> tuple[float | str, float | str]:
+        """(low, high) as written or by default; a bound may be an expression of dims."""
         default = (0, 10) if self.dist == "int" else (0, 1)
         low = default[0] if self.low is None else self.low
         high = default[1] if self.high is None else self.high
         return low, high
 
     def symbols(self) -> set[str]:
-        return {d for d in self.shape if isinstance(d, str)}
+        names: set[str] = set()
+        for part in (*self.shape, self.low, self.high):
+            names |= expr_symbols(part)
+        return names
+
+
+class DimValue(Strict):
+    """``{dim: n}`` (or ``{dim: n + 1}``): the int value of a dim, or of an expression of dims, in that case."""
+
+    dim: str
+
+    @field_validator("dim", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError(f"`dim` names a dim or an expression of dims, e.g. {{dim: n}}; not {value!r}")
+        return _expression(value)
+
+    def symbols(self) -> set[str]:
+        return expr_symbols(self.dim)
 
 
 class DtypeValue(Strict):
@@ -203,7 +297,7 @@ def _value_kind(raw: Any) -> str:
     if not isinstance(raw, dict):
         return "PlainValue"
     keys = set(raw)
-    for key, kind in (("values", "TensorValues"), ("shape", "RandomTensor"), ("generator", "GeneratorValue")):
+    for key, kind in (("values", "TensorValues"), ("shape", "RandomTensor"), ("generator", "GeneratorValue"), ("dim", "DimValue")):
         if key in keys:
             return kind
     if keys == {"device"}:
@@ -220,6 +314,7 @@ ValueSpec = Annotated[
         Annotated[TensorValues, Tag("TensorValues")],
         Annotated[RandomTensor, Tag("RandomTensor")],
         Annotated[GeneratorValue, Tag("GeneratorValue")],
+        Annotated[DimValue, Tag("DimValue")],
         Annotated[DeviceValue, Tag("DeviceValue")],
         Annotated[DtypeValue, Tag("DtypeValue")],
         Annotated[PinnedDims, Tag("PinnedDims")],
@@ -228,13 +323,13 @@ ValueSpec = Annotated[
     Discriminator(
         _value_kind,
         custom_error_type="value_spec",
-        custom_error_message="a mapping argument needs `values`, `shape`, `dtype`, `generator` or `device`",
+        custom_error_message="a mapping argument needs `values`, `shape`, `dtype`, `generator`, `device` or `dim`",
     ),
 ]
 
 
 def spec_symbols(value: Any) -> set[str]:
-    return value.symbols() if isinstance(value, RandomTensor) else set()
+    return value.symbols() if isinstance(value, (RandomTensor, DimValue)) else set()
 
 
 def is_random(value: Any) -> bool:
@@ -253,7 +348,7 @@ class Case(RootModel[dict[str, ValueSpec]]):
                 if name == "dims":
                     raise ValueError("`dims` in a case pins symbols to integers, e.g. {n: 3}")
                 raise ValueError(
-                    f"{name}: a mapping argument needs `values`, `shape`, `dtype`, `generator` or `device`"
+                    f"{name}: a mapping argument needs `values`, `shape`, `dtype`, `generator`, `device` or `dim`"
                 )
         return self
 
@@ -271,6 +366,19 @@ class Case(RootModel[dict[str, ValueSpec]]):
 
     def has_random(self) -> bool:
         return any(is_random(v) for v in self.args.values())
+
+    def plain_numbers(self) -> list[str]:
+        """Arguments written as plain numbers: they cannot follow a dim that is redrawn."""
+        return [k for k, v in self.args.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+
+@dataclass(frozen=True)
+class Template:
+    """What hidden cases are drawn from: arguments, and the pins they keep (see ``Task.hidden_templates``)."""
+
+    args: dict[str, Any]
+    pinned: dict[str, int]
+    source: tuple[Any, ...]  # where it is written in the task: ("random_args",) or ("cases", i)
 
 
 # ---------------------------------------------------------------- checks
@@ -335,12 +443,38 @@ def _name_list(kind: str, options: Any) -> list[str]:
     return list(options)
 
 
-def _custom(kind: str, options: Any) -> str:
-    if not isinstance(options, str) or not re.fullmatch(
-        r"checks(\.[A-Za-z_]\w*)+:[A-Za-z_]\w*", options
-    ):
+CUSTOM_TARGET = r"^checks(\.[A-Za-z_]\w*)+:[A-Za-z_]\w*$"
+
+
+class CustomOptions(Strict):
+    """``{custom: {check: checks.mine:fn, options: {...}, scope: task, rule: true}}``.
+
+    ``{custom: checks.mine:fn}`` is the short form of ``{check: checks.mine:fn}``.
+    """
+
+    check: Annotated[str, StringConstraints(pattern=CUSTOM_TARGET)] = Field(
+        description="checks.module:function in the pack's checks/ folder"
+    )
+    options: Any = Field(None, description="passed to the function as its second argument")
+    scope: Literal["case", "task"] = Field(
+        "case", description="case: run on every case; task: run once per task (on the learner's source), reported once"
+    )
+    rule: bool = Field(
+        False,
+        description="a rule on how the learner solves it (like forbid or source): the reference is not held to it;"
+        " validation only warns when the reference breaks it",
+    )
+
+
+def _custom(kind: str, options: Any) -> CustomOptions:
+    if isinstance(options, str):
+        options = {"check": options}
+    if isinstance(options, dict) and isinstance(options.get("check"), str) and not re.fullmatch(CUSTOM_TARGET, options["check"]):
         raise ValueError("a custom check is `checks.module:function` from the pack's checks/ folder")
-    return options
+    if not isinstance(options, (dict, CustomOptions)):
+        raise ValueError("a custom check is `checks.module:function` from the pack's checks/ folder,"
+                         " or {check: checks.module:function, options: ..., scope: case|task, rule: true|false}")
+    return CustomOptions.model_validate(options)
 
 
 CHECK_OPTIONS: dict[str, Any] = {
@@ -356,12 +490,19 @@ CHECK_OPTIONS: dict[str, Any] = {
 }
 
 
+DEFAULT_CHECKS = ("result", "mutation")
+
+
 class Tolerance(Strict):
     rtol: float = Field(ge=0)
     atol: float = Field(ge=0)
 
 
 # ---------------------------------------------------------------- task, lesson, pack
+
+
+SATISFY_LIMIT = 200_000  # dims combinations tried when checking constraints can be met
+DRAW_ATTEMPTS = 1000
 
 
 class Task(Strict):
@@ -375,9 +516,14 @@ class Task(Strict):
     random_cases: int = Field(0, ge=0, le=100)
     random_args: dict[str, ValueSpec] | None = None
     dims: dict[Symbol, tuple[int, int]] = Field(default_factory=dict)
-    checks: list[CheckSpec] = Field(
-        default_factory=lambda: [CheckSpec(kind="result"), CheckSpec(kind="mutation")]
+    distinct_dims: list[Symbol] = Field(
+        default_factory=list, description="these dims never draw the same value (e.g. [n, m] for a non-square matrix)"
     )
+    where: list[str] = Field(
+        default_factory=list,
+        description="conditions the drawn dims must meet, e.g. `n <= m` or [n != m, m < 2 * n]",
+    )
+    checks: list[CheckSpec] = Field(default_factory=lambda: [CheckSpec(kind=k) for k in DEFAULT_CHECKS])
     tolerance: Tolerance | None = None
     hints: list[Text] = Field(default_factory=list)
     feedback: dict[str, Text] = Field(default_factory=dict)
@@ -411,6 +557,14 @@ class Task(Strict):
                 raise ValueError(f"dims: {symbol} needs [low, high] with 0 <= low <= high")
         return raw
 
+    @field_validator("where", mode="before")
+    @classmethod
+    def _predicates(cls, raw: Any) -> Any:
+        items = [raw] if isinstance(raw, str) else raw
+        if not isinstance(items, list):
+            raise ValueError(f"where is a condition on dims or a list of them: {dimexpr.PREDICATE_HELP}")
+        return [_expression(item, predicate=True) for item in items]
+
     @model_validator(mode="after")
     def _consistent(self) -> Task:
         if not self.cases and not self.random_cases:
@@ -419,19 +573,33 @@ class Task(Strict):
             raise ValueError(
                 "random_cases needs a template: `random_args`, or a fixed case with a `shape`"
             )
-        used: set[str] = set()  # symbols that are drawn from a range somewhere
-        for case in self.cases:
-            used |= case.symbols() - set(case.pinned)
+        self._dims_as_values()
+        for name in self.distinct_dims:
+            if name not in self.dims:
+                raise located(f"distinct_dims: {name} has no range in `dims`", "distinct_dims")
+        for i, text in enumerate(self.where):
+            unknown = dimexpr.parse(text, predicate=True).symbols() - set(self.dims)
+            if unknown:
+                raise located(f"where: {', '.join(sorted(unknown))} has no range in `dims`", "where", i)
+        for i, case in enumerate(self.cases):
+            missing = case.symbols() - set(case.pinned) - set(self.dims)
+            if missing:
+                raise located(f"symbolic dims without a range in `dims`: {', '.join(sorted(missing))}"
+                              " (give each a range in the task's `dims`, or pin it in this case's `dims`)", "cases", i)
             unknown = set(case.pinned) - set(self.dims) - case.symbols()
             if unknown:
-                raise ValueError(f"a case pins unknown dims: {', '.join(sorted(unknown))}")
+                raise located(f"a case pins unknown dims: {', '.join(sorted(unknown))}", "cases", i, "dims")
+            broken = self._broken_constraint(case.pinned)
+            if broken:
+                raise located(f"the pinned dims break the task's constraint {broken}", "cases", i, "dims")
         if self.random_cases:  # hidden cases draw every symbol of their template afresh
-            for template in self.random_template() or []:
-                for value in template.values():
-                    used |= spec_symbols(value)
-        missing = used - set(self.dims)
-        if missing:
-            raise ValueError(f"symbolic dims without a range in `dims`: {', '.join(sorted(missing))}")
+            for template in self.hidden_templates():
+                missing = set().union(*(spec_symbols(v) for v in template.args.values())) - set(self.dims) - set(template.pinned)
+                if missing:
+                    raise located(f"symbolic dims without a range in `dims`: {', '.join(sorted(missing))}"
+                                  " (hidden cases draw them afresh from their range)", *template.source)
+        if (self.distinct_dims or self.where) and not self._satisfiable():
+            raise located("no dims within their ranges meet distinct_dims and where", "where" if self.where else "distinct_dims")
         unknown_feedback = set(self.feedback) - {c.kind for c in self.checks}
         if unknown_feedback:
             raise ValueError(
@@ -439,15 +607,114 @@ class Task(Strict):
             )
         return self
 
-    def random_template(self) -> list[dict[str, Any]] | None:
-        """The templates hidden cases are drawn from, per the format's rule."""
+    def _dims_as_values(self) -> None:
+        """An argument written as a bare dim name (``i: n``) is that dim's value, as ``{dim: n}`` is."""
+        for case in self.cases:
+            names = set(self.dims) | set(case.pinned)
+            for key, value in list(case.root.items()):
+                if key != "dims" and isinstance(value, str) and value in names:
+                    case.root[key] = DimValue(dim=value)
         if self.random_args is not None:
-            return [self.random_args]
-        templates = [case.args for case in self.cases if case.has_random()]
+            for key, value in list(self.random_args.items()):
+                if isinstance(value, str) and value in self.dims:
+                    self.random_args[key] = DimValue(dim=value)
+
+    def constraints_hold(self, dims: dict[str, int]) -> bool:
+        """Whether drawn dims meet ``distinct_dims`` and ``where``."""
+        return self._broken_constraint(dims, partial=False) is None
+
+    def _broken_constraint(self, dims: dict[str, int], *, partial: bool = True) -> str | None:
+        """The first constraint these dims break (with ``partial``, only those whose dims are all given)."""
+        chosen = [dims[n] for n in self.distinct_dims if n in dims]
+        if len(set(chosen)) != len(chosen):
+            return f"distinct_dims: [{', '.join(self.distinct_dims)}]"
+        for text in self.where:
+            expr = dimexpr.parse(text, predicate=True)
+            if partial and not expr.symbols() <= set(dims):
+                continue
+            if not expr.value(dims):
+                return f"where: {text}"
+        return None
+
+    def _satisfiable(self) -> bool:
+        """Some dims within their ranges meet the constraints (checked exhaustively when small)."""
+        names = sorted(set(self.distinct_dims) | set().union(*(dimexpr.parse(t, predicate=True).symbols() for t in self.where)))
+        ranges = [range(self.dims[n][0], self.dims[n][1] + 1) for n in names]
+        size = 1
+        for r in ranges:
+            size *= len(r)
+        if size > SATISFY_LIMIT:
+            return True  # too many to try: drawing reports it if no draw succeeds
+        return any(self.constraints_hold(dict(zip(names, values))) for values in itertools.product(*ranges))
+
+    def draw_dims(self, pinned: dict[str, int], seed: int) -> dict[str, int]:
+        """Every dim of the task: pinned ones as given, the others drawn from their ranges and constraints."""
+        rng = random.Random(seed)
+        for _ in range(DRAW_ATTEMPTS):
+            dims = {name: rng.randint(low, high) for name, (low, high) in sorted(self.dims.items())}
+            dims.update(pinned)
+            if self.constraints_hold(dims):
+                return dims
+        raise ValueError("no dims within their ranges met distinct_dims and where after "
+                         f"{DRAW_ATTEMPTS} draws; widen the ranges")
+
+    def hidden_templates(self) -> list[Template]:
+        """What hidden cases are drawn from, per the format's rule.
+
+        A fixed case used as a template keeps its pinned dims when it also has
+        arguments written as plain numbers (``i: 7`` beside ``dims: {n: 7}``):
+        those numbers were written for the pinned sizes, so redrawing the dims
+        would break the case. Otherwise pinned dims are redrawn, as the format says.
+        Write ``i: {dim: n}`` (or ``i: n``) to let both follow the draw.
+        """
+        if self.random_args is not None:
+            return [Template(self.random_args, {}, ("random_args",))]
+        return [
+            Template(case.args, case.pinned if case.plain_numbers() else {}, ("cases", i))
+            for i, case in enumerate(self.cases)
+            if case.has_random()
+        ]
+
+    def random_template(self) -> list[dict[str, Any]] | None:
+        """The arguments of the templates hidden cases are drawn from (None: there is none)."""
+        templates = [t.args for t in self.hidden_templates()]
         return templates or None
 
     def check(self, kind: str) -> CheckSpec | None:
         return next((c for c in self.checks if c.kind == kind), None)
+
+
+_NAME_LIST_KINDS = ("input_grads", "backward", "forbid", "require")
+
+
+def merge_checks(own: list[CheckSpec], defaults: list[CheckSpec]) -> list[CheckSpec]:
+    """A task's checks with its lesson's ``default_checks`` merged in.
+
+    The task's own checks keep their order (and so their place in error
+    messages); a default of a kind the task also has is folded into it (name
+    lists are joined, options the task sets win); other defaults follow.
+    """
+    merged = list(own)
+    for default in defaults:
+        i = next((i for i, c in enumerate(merged) if _same_check(c, default)), None)
+        if i is None:
+            merged.append(default)
+            continue
+        mine = merged[i]
+        if mine.kind in _NAME_LIST_KINDS:
+            options: Any = list(dict.fromkeys([*default.options, *mine.options]))
+        elif isinstance(mine.options, BaseModel) and not isinstance(mine.options, CustomOptions):
+            options = {**default.options.model_dump(), **mine.options.model_dump(exclude_unset=True)}
+        else:
+            options = mine.options
+        merged[i] = CheckSpec(kind=mine.kind, options=options.model_dump() if isinstance(options, CustomOptions) else options)
+    return merged
+
+
+def _same_check(a: CheckSpec, b: CheckSpec) -> bool:
+    if a.kind != b.kind:
+        return False
+    return a.kind != "custom" or a.options.check == b.options.check
 
 
 class Lesson(Strict):
@@ -458,13 +725,52 @@ class Lesson(Strict):
     intro: Text = Field(default_factory=_empty_text)
     requires: list[Id] = Field(default_factory=list)
     tasks: list[Task] = Field(min_length=1)
+    # Extensions of format 1.
+    default_checks: list[CheckSpec] = Field(
+        default_factory=list,
+        description="checks every task of the lesson runs, merged with the task's own"
+        " (name lists joined, the task's options win)",
+    )
+    preamble: str = Field(
+        "",
+        description="helper code for every task of the lesson (after the pack's preamble): shown read-only"
+        " at the top of each starter, defined before the learner's code and the reference run",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_default_checks(cls, raw: Any) -> Any:
+        """Fold ``default_checks`` into each task's checks before the tasks are validated.
+
+        Done on the data, before validation, so a task's ``feedback`` may name a
+        check that comes from the lesson. A broken default (or task) check is
+        left alone here: its own validation reports it where it is written.
+        """
+        if not isinstance(raw, dict) or not isinstance(raw.get("default_checks"), list) or not isinstance(raw.get("tasks"), list):
+            return raw
+        try:
+            defaults = [CheckSpec.model_validate(c) for c in raw["default_checks"]]
+        except ValueError:
+            return raw
+        tasks = []
+        for task in raw["tasks"]:
+            if isinstance(task, dict):
+                own = task.get("checks", list(DEFAULT_CHECKS))
+                try:
+                    specs = [CheckSpec.model_validate(c) for c in own] if isinstance(own, list) else None
+                except ValueError:
+                    specs = None
+                if specs is not None:
+                    task = {**task, "checks": merge_checks(specs, defaults)}
+            tasks.append(task)
+        return {**raw, "tasks": tasks}
 
     @model_validator(mode="after")
     def _unique_tasks(self) -> Lesson:
         seen: set[str] = set()
-        for task in self.tasks:
+        for i, task in enumerate(self.tasks):
             if task.id in seen:
-                raise ValueError(f"task id {task.id!r} appears twice")
+                raise located(f"task id {task.id!r} appears twice in the lesson", "tasks", i, "id")
             seen.add(task.id)
         return self
 
@@ -475,6 +781,12 @@ class PackMeta(Strict):
     title: Text
     version: str
     lessons: list[str] | None = None
+    # Extensions of format 1.
+    preamble: str = Field(
+        "",
+        description="helper code for every task of the pack: shown read-only at the top of each starter,"
+        " defined before the learner's code and the reference run",
+    )
 
     @field_validator("version", mode="before")
     @classmethod

@@ -23,6 +23,7 @@ from rich.text import Text
 from tutor.i18n import Message
 from tutor.pack.models import (
     DeviceValue,
+    DimValue,
     DtypeValue,
     GeneratorValue,
     Lesson,
@@ -122,7 +123,9 @@ def _join(items: Sequence[str], lang: str) -> str:
     return ("、" if lang == "zh" else ", ").join(items)
 
 
-def _fmt_num(value: float) -> str:
+def _fmt_num(value: float | str) -> str:
+    if isinstance(value, str):  # a bound that follows the dims: `high: n + 1`
+        return value
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
@@ -165,6 +168,8 @@ def describe_value(spec: Any, lang: str = "en", pinned: dict[str, int] | None = 
         return M.device(lang)
     if isinstance(spec, PinnedDims):
         return ", ".join(f"{k}={v}" for k, v in spec.root.items())
+    if isinstance(spec, DimValue):  # an int that follows a dim: its value when the case pins it
+        return str(pinned.get(spec.dim, spec.dim))
     return _short(spec)
 
 

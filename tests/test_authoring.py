@@ -1,0 +1,244 @@
+"""Authoring, second pass (issue 16): through the real CLI (`tutor lesson validate`) and the real sandbox.
+
+Each test writes a small pack the way an instructor porting an exercise set
+would, and reads what `tutor lesson validate` says about it.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from tutor.cli import main
+from tutor.grading.inputs import make_cases
+from tutor.pack.loader import load_pack
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+def lesson(tmp_path: Path, body: str, name: str = "l.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+def line_of(path: Path, needle: str, nth: int = 1) -> int:
+    hits = [i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line]
+    return hits[nth - 1]
+
+
+HEAD = """\
+format: 1
+id: l
+title: L
+tasks:
+"""
+
+
+# ---------------------------------------------------------------- item 1: how-rules judge the learner only
+
+
+def test_reference_breaking_a_rule_is_a_warning_for_the_author(tmp_path, capsys):
+    path = lesson(tmp_path, HEAD + """\
+      - id: total
+        title: Total
+        starter: |
+          def solve(a):
+              raise NotImplementedError
+        solution: |
+          def solve(a):
+              out = a[:1] * 0
+              for k in range(len(a)):
+                  out = out + a[k]
+              return a.sum(0, keepdim=True)
+        cases: [{a: {shape: [4], dist: int, low: -5, high: 5}}]
+        checks: [result, {forbid: [torch.sum]}, {source: {max_lines: 1}}]
+    """)
+    code, out, err = run_cli(capsys, "lesson", "validate", path)
+    assert code == 0, err
+    assert "valid" in out
+    warnings = [line for line in err.splitlines() if ": warning: " in line]
+    assert len(warnings) == 2, err  # each rule once, not once per case
+    where = f"{path}:{line_of(path, 'solution:')}:"
+    assert all(w.startswith(where) for w in warnings), err
+    assert "the reference breaks the rule `forbid: [torch.sum]`" in err
+    assert "`source: {max_lines: 1}`" in err
+
+    code, out, _ = run_cli(capsys, "lesson", "validate", "--strict", "--json", path)
+    report = json.loads(out)
+    assert code == 2 and not report["valid"] and len(report["errors"]) == 2 and report["warnings"] == []
+
+
+def test_a_wrong_reference_is_still_an_error(tmp_path, capsys):
+    path = lesson(tmp_path, HEAD + """\
+      - id: wrong
+        title: Wrong
+        starter: "def solve(a):\\n    raise NotImplementedError\\n"
+        solution: "def solve(a):\\n    return a.sum()\\n"
+        cases: [{a: {values: [1, 2]}}]
+        checks: [result, {forbid: [torch.sum]}, {custom: {check: "checks.c:never", rule: false}}]
+    """)
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "c.py").write_text("def never(ctx, options):\n    return 'no'\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "lesson", "validate", path)
+    assert code == 2
+    assert "does not pass its own checks" in err and "custom" in err
+
+
+# ---------------------------------------------------------------- item 2: values that follow dims
+
+
+def test_int_arguments_and_bounds_follow_the_dims(tmp_path, capsys):
+    path = lesson(tmp_path, HEAD + """\
+      - id: bincount
+        title: Bincount
+        starter: "def solve(a, j):\\n    raise NotImplementedError\\n"
+        solution: |
+          def solve(a, j):
+              out = [0] * j
+              for v in a.tolist():
+                  out[v] += 1
+              return torch.tensor(out)
+        cases:
+          - {a: {shape: [i], dist: int, high: j}, j: j}
+          - {a: {shape: [i], dist: int, low: 1, high: j + 1}, j: {dim: j + 1}, dims: {j: 3}}
+        random_cases: 4
+        random_args: {a: {shape: [i], dist: int, high: j}, j: {dim: j}}
+        dims: {i: [1, 6], j: [1, 5]}
+    """)
+    path.write_text(path.read_text().replace("solution: |\n", "solution: |\n          import torch\n", 1))
+    code, out, err = run_cli(capsys, "lesson", "validate", path)
+    assert code == 0, err
+    task = load_pack(path).lessons[0].tasks[0]
+    for case in make_cases("l/bincount", task, 7, "cpu"):
+        a, j = case.args["a"], case.args["j"]
+        assert isinstance(j, int) and (a.numel() == 0 or int(a.max()) < j)
+
+
+def test_a_string_where_a_number_belongs_is_located_with_the_reason(tmp_path, capsys):
+    path = lesson(tmp_path, HEAD + """\
+      - id: t
+        title: T
+        starter: "def solve(a):\\n    raise NotImplementedError\\n"
+        solution: "def solve(a):\\n    return a\\n"
+        cases:
+          - a: {shape: [3], dist: int, high: ten}
+          - a: {shape: [3], dist: uniform, low: 1e-3}
+          - a: {shape: [3], dist: int, high: "n +"}
+        dims: {n: [1, 3]}
+    """)
+    code, _, err = run_cli(capsys, "lesson", "validate", path)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err  # `1e-3` is the number the author meant
+    bad_line = line_of(path, 'high: "n +"')
+    assert lines[0].startswith(f"{path}:{bad_line}:") and "expected a number here" in lines[0]
+
+    # A name that is no dim of the task: located at the case, with the reason.
+    path.write_text(path.read_text().replace('high: "n +"', "high: n"))
+    code, _, err = run_cli(capsys, "lesson", "validate", path)
+    assert code == 2
+    assert err.startswith(f"{path}:{line_of(path, 'high: ten')}:") and "ten" in err and "range" in err
+
+
+def test_pins_of_a_template_case_carry_over_when_it_has_plain_numbers(tmp_path, capsys):
+    path = lesson(tmp_path, HEAD + """\
+      - id: pick
+        title: Pick
+        starter: "def solve(x, i):\\n    raise NotImplementedError\\n"
+        solution: "def solve(x, i):\\n    return x[i - 1]\\n"
+        cases:
+          - {x: {shape: [n]}, i: 7, dims: {n: 7}}
+        random_cases: 5
+        dims: {n: [1, 9]}
+    """)
+    code, out, err = run_cli(capsys, "lesson", "validate", path)
+    assert code == 0, err
+    assert f"{path}:{line_of(path, 'dims: {n: 7}')}:" in err and "keep its pinned dims (n=7)" in err
+    task = load_pack(path).lessons[0].tasks[0]
+    assert all(c.args["x"].shape == (7,) for c in make_cases("l/pick", task, 3, "cpu"))
+
+
+# ---------------------------------------------------------------- item 3: input constraints
+
+
+def test_sorted_unique_distinct_and_where(tmp_path, capsys):
+    path = lesson(tmp_path, HEAD + """\
+      - id: shapes
+        title: Shapes
+        starter: "def solve(v, b, m):\\n    raise NotImplementedError\\n"
+        solution: "import torch\\ndef solve(v, b, m):\\n    return torch.bucketize(v, b, right=True)\\n"
+        cases: [{v: {shape: [n], dist: int, low: -9, high: 9}, b: {shape: [k], dist: int, low: -9, high: 9, sorted: true, unique: true}, m: {shape: [n, k]}}]
+        random_cases: 20
+        dims: {n: [1, 4], k: [1, 4]}
+        distinct_dims: [n, k]
+        where: ["n + k <= 6"]
+    """)
+    code, out, err = run_cli(capsys, "lesson", "validate", path)
+    assert code == 0, err
+    task = load_pack(path).lessons[0].tasks[0]
+    for case in make_cases("l/shapes", task, 11, "cpu"):
+        b, m = case.args["b"], case.args["m"]
+        assert torch.equal(b, b.sort().values) and b.unique().numel() == b.numel()
+        n, k = m.shape
+        assert n != k and n + k <= 6
+
+    for broken, needle in (
+        ("where: [n > 9]", "where: [n > 9]"),
+        ("where: [__import__('os')]", "where: [__import__"),
+        ("distinct_dims: [n, q]", "distinct_dims: [n, q]"),
+    ):
+        text = path.read_text().replace('where: ["n + k <= 6"]', broken)
+        bad = lesson(tmp_path, text, "bad.yaml")
+        code, _, err = run_cli(capsys, "lesson", "validate", bad)
+        assert code == 2, broken
+        assert err.startswith(f"{bad}:{line_of(bad, needle)}:"), (broken, err)
+
+
+def test_unique_that_cannot_hold_is_a_located_error(tmp_path, capsys):
+    path = lesson(tmp_path, HEAD + """\
+      - id: u
+        title: U
+        starter: "def solve(a):\\n    raise NotImplementedError\\n"
+        solution: "def solve(a):\\n    return a\\n"
+        cases:
+          - a: {shape: [5], dist: int, high: 3, unique: true}
+    """)
+    code, _, err = run_cli(capsys, "lesson", "validate", path)
+    assert code == 2
+    assert err.startswith(f"{path}:{line_of(path, 'unique: true')}:") and "unique" in err
+
+
+# ---------------------------------------------------------------- item 7: located errors
+
+
+def test_duplicate_ids_and_unranged_dims_are_located_at_their_node(tmp_path, capsys):
+    path = lesson(tmp_path, HEAD + """\
+      - id: same
+        title: A
+        starter: "def solve(x):\\n    raise NotImplementedError\\n"
+        solution: "def solve(x):\\n    return x\\n"
+        cases:
+          - {x: {shape: [2]}}
+          - {x: {shape: [n]}}
+      - id: same
+        title: B
+        starter: "def solve(x):\\n    raise NotImplementedError\\n"
+        solution: "def solve(x):\\n    return x\\n"
+        cases: [{x: 1}]
+    """)
+    code, _, err = run_cli(capsys, "lesson", "validate", path)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert lines[0].startswith(f"{path}:{line_of(path, '{x: {shape: [n]}}')}:") and "without a range" in lines[0]
+    assert lines[1].startswith(f"{path}:{line_of(path, '- id: same', 2)}:") and "appears twice" in lines[1]
+    assert len(lines) == 2, err
