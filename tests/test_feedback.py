@@ -53,3 +53,105 @@ def test_check_json_carries_the_aspect_in_chinese_too(tmp_path: Path) -> None:
     failed = [c for c in verdict["checks"] if not c["passed"]]
     assert proc.returncode == 1 and {c["aspect"] for c in failed} == {"copy-where-view"}
     assert "副本" in failed[0]["message"]
+
+
+FEEDBACK = PACKS / "feedback"
+
+
+def _fn(body: str, args: str = "x") -> str:
+    return "import torch\ndef solve(" + args + "):\n" + "".join(f"    {line}\n" for line in body.split("\n"))
+
+
+# Wrong answers to the feedback pack: (task, code, failing check, its aspect, texts shown (en, zh), text not shown).
+# Column k of a task is graded in workspace k, all in one CLI call per language.
+ANSWERS = [
+    # Aspect-keyed text beats the check-level one; the check-level one shows where it fits...
+    ("advice/factories", _fn("n, m = x.shape\nreturn torch.eye(n, dtype=x.dtype)"), "result", "shape",
+     ("`torch.eye(n, m)` takes the rows", "接受行数和列数"), "default to float32"),
+    ("advice/factories", _fn("n, m = x.shape\nreturn torch.eye(n, m)"), "result", "dtype",
+     ("The factories default to float32", "工厂函数默认是 float32"), "takes the rows"),
+    # ... and not where the finding contradicts it (the dtype is right here).
+    ("advice/factories", _fn("n, m = x.shape\nreturn torch.ones(n, m, dtype=x.dtype)"), "result", "values",
+     ("differs from the expected value", "与期望值不同"), "default to float32"),
+    # A copy made by index lists: the copy is reported first, and the slice advice is not given for strides.
+    ("advice/block", _fn("return x[[1, 2]][:, [1, 2]]"), "aliasing", "copy-where-view",
+     ("Index lists copy; slices give views.", "用下标列表索引会复制"), "Slice ends"),
+    ("advice/block", _fn("return x[1:2, 1:3]"), "result", "shape", ("Slice ends are excluded.", "切片不包含终点。"), None),
+    # In place and wrong: the mutation is reported before the values.
+    ("advice/relu6", _fn("return x.clamp_(min=0)"), "mutation", "changed-input",
+     ("changed the input `x` in place", "原地修改了输入 `x`"), None),
+]
+
+
+@pytest.fixture(scope="module")
+def feedback_graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, dict]]]:
+    """lang -> per workspace k: task -> verdict."""
+    columns: list[dict[str, str]] = []
+    for _, task, k in _answer_ids():
+        if k == len(columns):
+            columns.append({})
+        columns[k][task] = next(a[1] for j, t, kk in _answer_ids() if (t, kk) == (task, k) for a in [ANSWERS[j]])
+    roots = [make_workspace(tmp_path_factory.mktemp(f"fb{k}"), FEEDBACK, column) for k, column in enumerate(columns)]
+    graded = {}
+    for lang in ("en", "zh"):
+        code, data, stderr = grade_json(*map(str, roots), "--pack", str(FEEDBACK), "--seed", "3", "--lang", lang)
+        assert code == 1 and "Traceback" not in stderr, stderr
+        graded[lang] = [{v["task"]: v for v in ws["tasks"]} for ws in data]
+    return graded
+
+
+def _answer_ids() -> list[tuple[int, str, int]]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, (task, *_rest) in enumerate(ANSWERS):
+        out.append((i, task, seen.get(task, 0)))
+        seen[task] = seen.get(task, 0) + 1
+    return out
+
+
+@pytest.mark.parametrize("i, task, k", _answer_ids(), ids=[f"{t}#{k}" for _, t, k in _answer_ids()])
+def test_the_advice_shown_is_about_the_mistake_made(feedback_graded: dict, i: int, task: str, k: int) -> None:
+    _, _, check, aspect, (says_en, says_zh), not_said = ANSWERS[i]
+    for lang, says in (("en", says_en), ("zh", says_zh)):
+        verdict = feedback_graded[lang][k][task]
+        failed = [c for c in verdict["checks"] if not c["passed"]]
+        assert failed, verdict["error"]
+        first = failed[0]  # the most fundamental failure of the first failing case comes first
+        assert (first["name"], first["aspect"]) == (check, aspect), [(c["name"], c["aspect"]) for c in failed]
+        assert says in first["message"], first["message"]
+        if not_said:
+            assert all(not_said not in c["message"] for c in failed), [c["message"] for c in failed]
+
+
+def test_precedence_keeps_the_values_failure_after_the_mutation(feedback_graded: dict) -> None:
+    k = next(k for i, t, k in _answer_ids() if t == "advice/relu6")
+    failed = [c for c in feedback_graded["en"][k]["advice/relu6"]["checks"] if not c["passed"]]
+    assert [(c["name"], c["aspect"]) for c in failed] == [("mutation", "changed-input"), ("result", "values")]
+    assert "ReLU6 has two bounds." in failed[1]["message"]  # the check-level text, where it is not contradicted
+    assert failed[1]["details"]["feedback"] == "result"
+
+
+def test_text_output_shows_the_aspect_text_in_chinese(tmp_path: Path) -> None:
+    answer = tmp_path / "answer.py"
+    answer.write_text(ANSWERS[0][1])
+    proc = run_tutor("check", "advice/factories", "--file", str(answer), "--pack", str(FEEDBACK), "--seed", "1",
+                     env={"TUTOR_LANG": "zh"})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "接受行数和列数" in proc.stdout and "工厂函数默认" not in proc.stdout
+
+
+def test_validate_warns_about_feedback_for_an_aspect_that_cannot_occur(tmp_path: Path) -> None:
+    lesson = (FEEDBACK / "advice.yaml").read_text(encoding="utf-8").replace(
+        "      result.shape:", "      result.strides: never\n      mutation.copy: never\n      result.shape:", 1)
+    path = tmp_path / "lesson.yaml"
+    path.write_text(lesson, encoding="utf-8")
+    from tutor.pack.loader import load_pack
+    from tutor.validate import feedback_warnings
+
+    english = [str(w) for w in feedback_warnings(load_pack(path), "en")]
+    assert len(english) == 2 and all(f"{path}:" in w for w in english)
+    assert "`result.strides`" in english[0] and "`mutation.copy`" in english[1] and "changed-input" in english[1]
+    proc = run_tutor("lesson", "validate", "--json", str(path), env={"TUTOR_LANG": "zh"})
+    assert proc.returncode == 0, proc.stderr  # a warning, not an error
+    report = json.loads(proc.stdout.splitlines()[0])
+    assert report["valid"] and len(report["warnings"]) == 2 and "永远不会显示" in report["warnings"][0]["message"]

@@ -29,6 +29,10 @@ M_REF_BREAKS_RULE = Message(
     zh="参考答案没有遵守它为学习者设定的规则 `{rule}`；规则只评判学习者，所以这只是警告（--strict 会把它当作错误）。"
     "学习者写出同样的代码会看到：{why}",
 )
+M_ASPECT_NEVER = Message(
+    en="feedback `{key}` can never be shown: `{kind}` here fails only on {possible}",
+    zh="反馈 `{key}` 永远不会显示：这里的 `{kind}` 只会在以下方面失败：{possible}",
+)
 M_STARTER_PASSES = Message(en="the starter already passes: it must fail until the learner solves it", zh="初始代码已经能通过：在学习者完成之前它必须不通过")
 
 
@@ -82,7 +86,7 @@ def pack_findings(pack: Pack, device: str, lang: str) -> tuple[list[Problem], li
                     custom.load(pack.root, check.options.check)
                 except Exception as exc:  # noqa: BLE001 - the pack's code may fail any way
                     problems.append(Problem(pack.locate_check(task_id, i), f"custom check fails to load: {exc}"))
-    warnings: list[Problem] = list(pack.warnings)
+    warnings: list[Problem] = list(pack.warnings) + feedback_warnings(pack, lang)
     if problems:
         return problems, warnings
     runnable = [(lesson, task) for lesson, task in pack.tasks() if device in task.devices]
@@ -106,6 +110,22 @@ def pack_findings(pack: Pack, device: str, lang: str) -> tuple[list[Problem], li
                 if role == "starter" and verdict.passed:
                     problems.append(Problem(where, M_STARTER_PASSES(lang)))
     return problems, warnings
+
+
+def feedback_warnings(pack: Pack, lang: str) -> list[Problem]:
+    """Aspect-keyed feedback (``result.strides:``) that names an aspect its check cannot fail on."""
+    from tutor.checks import possible_aspects
+
+    warnings = []
+    for lesson, task in pack.tasks():
+        for key in task.feedback:
+            kind, _, aspect = key.partition(".")
+            spec = task.check(kind)
+            possible = possible_aspects(kind, spec.options) if spec is not None and aspect else None
+            if possible is not None and aspect not in possible:
+                warnings.append(Problem(pack.locate(f"{lesson.id}/{task.id}", "feedback", key), M_ASPECT_NEVER(
+                    lang, key=key, kind=kind, possible=", ".join(sorted(possible)) or "-")))
+    return warnings
 
 
 def _reference_findings(task: Task, verdict: Verdict, where: Location, lang: str) -> tuple[list[Problem], list[Problem]]:

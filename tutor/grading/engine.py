@@ -29,7 +29,7 @@ import tutor
 from tutor.checks import CaseContext, Finding, Run
 from tutor import pycode
 from tutor.errors import PackError, Problem, UserError
-from tutor.grading import refusal
+from tutor.grading import feedback, refusal
 from tutor.grading.compare import tensor_paths
 from tutor.grading.inputs import CaseError, CaseInputs, make_cases
 from tutor.grading.pool import Pool, RunResult
@@ -313,16 +313,16 @@ class Grader:
                               learner=run, reference=ref_run,
                               tolerance=(task.tolerance.rtol, task.tolerance.atol) if task.tolerance else None,
                               device=self.device, lang=lang, source=source, entry=task.entry)
-            ok = True
+            results = []
             for spec in case_checks:
                 finding = _run_check(spec, ctx, pack)
                 if finding is None and spec.kind in ("forbid",) and _trace_suspicious(run, ctx):
                     verdict.status = Status.REFUSED
                     verdict.error = M_INCONSISTENT(lang, why=M_EMPTY_TRACE(lang))
                     return
-                verdict.checks.append(self._result(spec.kind, finding, case.index, task))
-                ok = ok and finding is None
-            passed_cases += ok
+                results.append(self._result(spec.kind, finding, case.index, task))
+            verdict.checks.extend(feedback.ordered(results))
+            passed_cases += all(r.passed for r in results)
         task_ok = True
         if task_checks:
             ctx = CaseContext(task_id=verdict.task, case=0, hidden=False, args={}, learner=Run(), reference=Run(),
@@ -365,10 +365,7 @@ class Grader:
     def _result(self, kind: str, finding: Finding | None, case: int | None, task: Task) -> CheckResult:
         if finding is None:
             return CheckResult(kind, True, case)
-        message = finding.message
-        feedback = task.feedback.get(kind)
-        if feedback is not None:
-            message = f"{message}\n{feedback.get(self.lang)}"
+        message = feedback.advice(task, kind, finding, self.lang)
         return CheckResult(kind, False, case, message, finding.details, finding.aspect)
 
 

@@ -526,7 +526,11 @@ class Task(Strict):
     checks: list[CheckSpec] = Field(default_factory=lambda: [CheckSpec(kind=k) for k in DEFAULT_CHECKS])
     tolerance: Tolerance | None = None
     hints: list[Text] = Field(default_factory=list)
-    feedback: dict[str, Text] = Field(default_factory=dict)
+    feedback: dict[str, Text] = Field(
+        default_factory=dict,
+        description="text shown when a check fails, keyed by check (`result`) or by check and aspect"
+        " (`result.shape`, `aliasing.copy-where-view`); the most specific key that matches is shown",
+    )
     points: float = Field(1, ge=0)
     partial: bool = False
     devices: list[Device] = Field(default_factory=lambda: ["cpu", "cuda"], min_length=1)
@@ -600,7 +604,7 @@ class Task(Strict):
                                   " (hidden cases draw them afresh from their range)", *template.source)
         if (self.distinct_dims or self.where) and not self._satisfiable():
             raise located("no dims within their ranges meet distinct_dims and where", "where" if self.where else "distinct_dims")
-        unknown_feedback = set(self.feedback) - {c.kind for c in self.checks}
+        unknown_feedback = {key for key in self.feedback if key.split(".", 1)[0] not in {c.kind for c in self.checks}}
         if unknown_feedback:
             raise ValueError(
                 f"feedback for checks this task does not run: {', '.join(sorted(unknown_feedback))}"

@@ -169,9 +169,10 @@ def _fix(schema: dict[str, Any]) -> dict[str, Any]:
     }
     props["feedback"] = {
         "title": "Feedback",
-        "description": "text shown when the named check fails",
+        "description": props.get("feedback", {}).get("description", "text shown when the named check fails"),
         "type": "object",
-        "propertyNames": {"enum": sorted(_check_kinds())},
+        # `result`, or `result.shape`: a check, optionally with one of its aspects.
+        "propertyNames": {"pattern": "^(" + "|".join(sorted(_check_kinds())) + r")(\..+)?$"},
         "additionalProperties": {"$ref": "#/$defs/Text"},
     }
     if "random_args" in props:

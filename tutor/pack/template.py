@@ -125,7 +125,7 @@ tasks:                          # at least one task
     hints:                      # shown one at a time, in order (`tutor hint`)
       - {en: "Tensors have a `sum` method.", zh: "张量有 `sum` 方法。"}
       - {en: "`dim=1` sums across the columns of each row.", zh: "`dim=1` 会把每一行的各列加起来。"}
-    feedback:                   # optional: shown when the named check fails
+    feedback:                   # optional: shown when the named check fails (`result.shape:` for one aspect)
       result: {en: "Each row gives one number: the result has one entry per row.", zh: "每一行得到一个数：结果的长度等于行数。"}
       source: {en: "Let torch do the looping: no Python `for` or `while`.", zh: "让 torch 去循环：不要写 Python 的 `for` 或 `while`。"}
     summary:                    # optional: what the learner takes away, shown on a pass
