@@ -1,0 +1,180 @@
+"""The course's second edition (issue 11): right answers written another way than the
+reference must pass, graded through the real CLI in one batch, and every fact the lessons
+state about PyTorch that an audit found wrong is pinned here by running it on real torch."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import pytest
+import torch
+import yaml
+
+from conftest import ROOT, grade_json, make_workspace
+from tutor.pack.loader import builtin_course, load_pack
+from tutor.pack.models import Task
+
+RIGHT_DIR = ROOT / "tests" / "course_right_answers"
+COURSE = load_pack(builtin_course())
+
+
+def _right_answers() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for path in sorted(RIGHT_DIR.glob("*.yaml")):
+        for task, entries in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            assert task not in found, f"{path.name}: {task} is listed in another file too"
+            found[task] = [entry["code"] for entry in entries]
+    return found
+
+
+RIGHT = _right_answers()
+CASES = [(task, k) for task, codes in sorted(RIGHT.items()) for k in range(len(codes))]
+
+
+def test_right_answers_name_real_tasks() -> None:
+    assert set(RIGHT) <= set(COURSE.task_ids()), sorted(set(RIGHT) - set(COURSE.task_ids()))
+
+
+@pytest.fixture(scope="module")
+def right_batch(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, dict]]:
+    """Workspace k holds the k-th alternative of every task that has one; one CLI call grades them all."""
+    depth = max(len(codes) for codes in RIGHT.values())
+    roots = []
+    for k in range(depth):
+        answers = {task: codes[k] for task, codes in RIGHT.items() if k < len(codes)}
+        roots.append(make_workspace(tmp_path_factory.mktemp(f"right{k}"), builtin_course(), answers))
+    _, data, stderr = grade_json(*map(str, roots), "--seed", "11")
+    assert "Traceback" not in stderr
+    by_root = {w["workspace"]: {v["task"]: v for v in w["tasks"]} for w in data}
+    return [by_root[str(root)] for root in roots]
+
+
+@pytest.mark.parametrize("task, k", CASES, ids=[f"{t}#{k}" for t, k in CASES])
+def test_right_answer_in_another_style_passes(right_batch: list[dict[str, dict]], task: str, k: int) -> None:
+    verdict = right_batch[k][task]
+    failed = [(c["name"], c.get("message", "")[:200]) for c in verdict["checks"] if not c["passed"]]
+    assert verdict["status"] == "passed", f"{task}#{k}: {verdict['status']} {failed} {json.dumps(verdict['error'])[:300]}"
+
+
+def _task(full_id: str) -> Task:
+    found = COURSE.find(full_id)
+    assert found is not None, full_id
+    return found[1]
+
+
+def _text(lesson_id: str) -> str:
+    """Everything a learner of that lesson reads, in both languages."""
+    lesson = next(lesson for lesson in COURSE.lessons if lesson.id == lesson_id)
+    texts = [lesson.intro, lesson.summary]
+    for task in lesson.tasks:
+        texts += [task.prompt, task.summary, *task.hints, *task.feedback.values()]
+    return "\n".join(t.get(lang) for t in texts for lang in ("en", "zh"))
+
+
+def _imports(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
+def test_tensorboard_needs_its_own_package() -> None:
+    """Claim 1: `torch.utils.tensorboard` imports only with the `tensorboard` package installed."""
+    assert _imports("torch.utils.tensorboard") == _imports("tensorboard")
+    text = _text("ecosystem")
+    assert "pip install tensorboard" in text and "built in" not in text and "已内置" not in text
+
+
+def test_caffe2_cannot_be_imported() -> None:
+    """Claim 2: Caffe2 was merged, then removed; nothing says it lives on."""
+    assert not _imports("caffe2")
+    assert "lives on" not in _text("ecosystem") and "内部延续" not in _text("ecosystem")
+
+
+def test_a_second_backward_fails_only_where_the_graph_saved_tensors() -> None:
+    """Claim 3, with the two examples the autograd intro now gives."""
+    x = torch.ones(3, requires_grad=True)
+    y = (x + 2).sum()
+    y.backward()
+    y.backward()  # nothing saved: a second pass works and accumulates
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]
+    z = ((x + 2) ** 3).mean()
+    z.backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        z.backward()
+    text = _text("autograd")
+    assert "((x + 2) ** 3).mean()" in text and "(x + 2).sum()" in text
+
+
+def test_svd_reconstructs_only_with_reduced_matrices() -> None:
+    """Claim 4: on a 3x2 matrix the default full_matrices=True factors do not multiply back."""
+    x = torch.randn(3, 2, generator=torch.Generator().manual_seed(0))
+    u, s, vh = torch.linalg.svd(x)
+    with pytest.raises(RuntimeError):
+        u @ torch.diag(s) @ vh
+    u, s, vh = torch.linalg.svd(x, full_matrices=False)
+    torch.testing.assert_close(u @ torch.diag(s) @ vh, x)
+    assert "full_matrices=False" in _text("linalg")
+
+
+def test_norm_is_taught_as_deprecated() -> None:
+    """Claim 5: the math lesson names the replacement, and its reference uses it."""
+    text = _text("math")
+    assert "torch.linalg.vector_norm" in text and "deprecated" in text and "弃用" in text
+    task = _task("math/norm-dist")
+    assert "vector_norm" in task.solution and ".norm(" not in task.solution
+
+
+def test_atan2_reaches_minus_pi() -> None:
+    """Claim 6: the range is [-pi, pi], -pi for a negative zero y."""
+    assert torch.atan2(torch.tensor(-0.0), torch.tensor(-1.0)).item() == pytest.approx(-torch.pi)
+    text = _text("math")
+    assert "[-π, π]" in text and "(-π, π]" not in text
+
+
+def test_dynamic_graph_does_not_claim_static_graphs_cannot() -> None:
+    """Claim 7: en and zh agree that a static graph finds it hard, not impossible."""
+    text = _text("autograd")
+    assert "could not express" not in text and "很难表达" in text
+
+
+def test_clone_keeps_strides_only_for_dense_layouts() -> None:
+    """Claim 8: a transposed tensor clones transposed, a sliced one clones compact."""
+    transposed = torch.zeros(4, 3).t()
+    sliced = torch.zeros(3, 10)[:, ::2]
+    assert transposed.clone().stride() == transposed.stride()
+    assert sliced.stride() == (10, 2) and sliced.clone().stride() == (5, 1)
+    assert "keeps x's strides" not in _text("storage")
+
+
+def test_numpy_float64_is_only_the_default() -> None:
+    """Claim 9: from_numpy keeps whatever dtype the array has."""
+    import numpy as np
+
+    assert torch.from_numpy(np.zeros(2, dtype=np.float32)).dtype == torch.float32
+    assert "NumPy arrays are float64" not in _text("creation")
+
+
+def test_storage_intro_agrees_that_advanced_indexing_copies() -> None:
+    """Claim 10: basic indexing views, advanced indexing copies, in both lessons."""
+    c = torch.arange(12).reshape(3, 4)
+    home = c.untyped_storage().data_ptr()
+    assert c[1:].untyped_storage().data_ptr() == home
+    assert c[[1, 2]].untyped_storage().data_ptr() != home
+    assert c[c > 3].untyped_storage().data_ptr() != home
+    assert "dvanced" in _text("storage") and "高级索引" in _text("storage")
+
+
+def test_median_mode_states_its_tie_rule() -> None:
+    """Claim 11: the prompt says what happens on ties (any most frequent value counts)."""
+    prompt = _task("math/median-mode").prompt
+    assert "equally frequent" in prompt.get("en") and "一样多" in prompt.get("zh")
+
+
+def test_corrections_list_the_dropped_seed_claims() -> None:
+    """Claim 12: docs/corrections.md names every departure, the dated 56.10 claims included."""
+    text = (ROOT / "docs" / "corrections.md").read_text(encoding="utf-8")
+    for claim in ("implemented in Python", "choose TensorFlow", "cloud", "tensorboard", "Caffe2", "retain_graph"):
+        assert claim in text, claim
