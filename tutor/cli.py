@@ -344,6 +344,29 @@ def merge(
         raise UserError(str(exc)) from None
 
 
+@app.command("report", help=_h("A self-contained HTML page about a class: scores, pass rates, what failed most.", "生成独立的 HTML 班级报告：成绩、通过率、最常失败的检查。"))
+def class_report(
+    reports: list[Path] = typer.Argument(..., help=_h("JSON reports of `tutor grade --format json` (shards are joined).", "`tutor grade --format json` 生成的 JSON 报告（分片会被合并）。")),
+    html: Path = typer.Option(..., "--html", help=_h("Where to write the page.", "报告页面的保存位置。")),
+    lang: Optional[Lang] = LangOpt,
+) -> None:
+    from tutor.batch import read_report
+    from tutor.reports.analytics import class_stats
+    from tutor.reports.html import render as render_html
+    from tutor.reports.shard import merge as merge_results
+    from tutor.workspace.atomic import atomic_write
+
+    try:
+        results = merge_results([read_report(p) for p in reports]) if len(reports) > 1 else read_report(reports[0])
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    page = render_html(class_stats(results), resolve_lang(lang and lang.value))
+    try:
+        atomic_write(html, page)
+    except OSError as exc:
+        raise UserError(f"{html}: {exc.strerror or exc}") from None
+
+
 @app.command(help=_h("Which sandbox layers are active here, and the versions that grading records.", "显示本机启用了哪些沙箱防护层，以及评分记录的版本。"))
 def doctor(device: Device = DeviceOpt, lang: Optional[Lang] = LangOpt) -> None:
     from tutor.doctor import report
