@@ -62,22 +62,22 @@ _SYMBOL = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "cr
 
 def _svg(figure: object) -> str:
     """The figure as inline SVG, without the XML prologue (it is embedded, not a file)."""
+    import matplotlib
+
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")  # type: ignore[attr-defined]
+    # Text stays text (searchable, and any script renders in the browser's fonts); a fixed
+    # salt makes the same data give the same page.
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "tutor"}):
+        figure.savefig(buffer, format="svg", bbox_inches="tight")  # type: ignore[attr-defined]
     text = buffer.getvalue()
     return text[text.index("<svg"):]
 
 
 def _charts(stats: ClassStats, lang: str) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display, no GUI toolkit
-    from matplotlib import pyplot as plt
+    # Figure objects, not pyplot: no GUI backend, no global state.
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    plt.rcParams["svg.fonttype"] = "none"  # text stays text: searchable, and CJK-capable in the browser
-    plt.rcParams["svg.hashsalt"] = "tutor"  # the same data gives the same page
     charts = []
 
     fig = Figure(figsize=(5.2, 3.2))
@@ -89,15 +89,6 @@ def _charts(stats: ClassStats, lang: str) -> list[str]:
     ax.set_title(_T["scores"](lang))
     charts.append(_svg(fig))
 
-    fig = Figure(figsize=(5.8, max(2.4, 0.28 * len(stats.tasks) + 0.8)))
-    ax = fig.subplots()
-    names = [t.task for t in stats.tasks][::-1]
-    ax.barh(names, [100 * t.pass_rate for t in stats.tasks][::-1], color="#54a24b")
-    ax.set_xlim(0, 100)
-    ax.set_xlabel(_T["pass_axis"](lang))
-    ax.set_title(_T["pass_rates"](lang))
-    charts.append(_svg(fig))
-
     errors = stats.error_types().most_common(8)
     if errors:
         fig = Figure(figsize=(5.2, max(2.2, 0.32 * len(errors) + 0.8)))
@@ -107,6 +98,16 @@ def _charts(stats: ClassStats, lang: str) -> list[str]:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(_T["errors"](lang))
         charts.append(_svg(fig))
+    # Hardest first: where the class struggles is what an instructor looks for.
+    ranked = sorted(stats.tasks, key=lambda t: t.pass_rate)
+    fig = Figure(figsize=(6.4, max(2.4, 0.2 * len(ranked) + 0.9)))
+    ax = fig.subplots()
+    ax.barh([t.task for t in ranked][::-1], [100 * t.pass_rate for t in ranked][::-1], color="#54a24b")
+    ax.tick_params(axis="y", labelsize=8)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel(_T["pass_axis"](lang))
+    ax.set_title(_T["pass_rates"](lang))
+    charts.append(_svg(fig))
     return charts
 
 
