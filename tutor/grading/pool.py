@@ -139,6 +139,29 @@ class Worker:
             except (ProcessLookupError, PermissionError):
                 pass
 
+    def cancel_job(self) -> None:
+        """Kill the child running this worker's job now; the job returns at once, as killed.
+
+        The zygote forks one child per job, each in a session of its own;
+        killing its process group ends the job without the zygote, so the
+        worker stays warm for the next one. Linux only (``/proc``); elsewhere
+        nothing is cancelled and the job runs to its own end.
+        """
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        except OSError:
+            return
+        for child in children:
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(int(child), signal.SIGKILL)
+                    break
+                except (ProcessLookupError, PermissionError, ValueError):
+                    continue
+
     def stop(self) -> None:
         if self.proc is None:
             return
@@ -191,6 +214,11 @@ class Pool:
             worker.ensure_started()
         except RuntimeError:
             pass  # the next run() retries and reports it
+
+    def cancel(self) -> None:
+        """Kill the children of every job running now (``tutor start`` after a new save)."""
+        for worker in self._all:
+            worker.cancel_job()
 
     def layers(self) -> dict[str, str]:
         """The containment layers the workers report (starting one if none runs yet)."""

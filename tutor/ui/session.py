@@ -1,32 +1,32 @@
-"""``tutor start``: the guided loop of read, edit, save, read the verdict.
+"""``tutor start``: the guided loop of read, edit, save, read the verdict; its state machine.
 
-The session opens at the first unfinished task (with its lesson's intro the
-first time), watches the exercise folder and re-grades the current task's
-file on every save, and takes single keys in a terminal:
+Like rustlings' ``watch/state.rs``: this module holds what the learner sees
+and what each event does to it. Events come from :mod:`tutor.ui.events` (saved
+files, keys, lines, finished checks); the terminal and the page that fits it
+are :mod:`tutor.ui.terminal`'s.
 
-    h hint · n next task (after a pass) · l list and jump · r reset ·
-    s reference (after a pass) · c check now · e $EDITOR · q quit
+The session opens at the first unfinished task (its lesson's intro first, on
+a screen of its own), watches the exercise folder and checks the current
+task's file on every save, and takes single keys in a terminal:
+
+    h hint · n next task (after a pass) · l list and jump · i lesson intro ·
+    r reset · s reference (after a pass) · c check now · e $EDITOR · q quit;
+    space / b (or the arrow and page keys) scroll a page that does not fit
+
+A check runs on a thread of its own: a save during a check cancels it (its
+child is killed) and checks the new content, and a verdict is only shown for
+the content still in the file.
 
 When standard input is not a terminal, or watching the folder fails, it works
-in manual mode: lines are read from standard input, an empty line checks, and
-the same letters are commands (``l 3`` jumps straight to task 3).
-
-Everything the loop does goes through one queue of events (keys, lines,
-changed files), handled one at a time on the main thread, so the grading call
-is a plain ``grader.grade(pack, task_id, path)``; tests drive the loop with a
-fake grader and a ``StringIO`` for standard input.
-
-The terminal is put in cbreak mode (keys arrive one at a time, no echo, Ctrl-C
-still interrupts) and is restored on every way out: quit, Ctrl-C, SIGTERM,
-an exception, and around Ctrl-Z and the editor.
+in manual mode: lines are read from standard input, an empty line checks
+(and waits for the verdict), and the same letters are commands (``l 3``
+jumps straight to task 3). Everything is printed in order, nothing redrawn.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import shlex
-import signal
 import subprocess
 import sys
 import threading
@@ -35,29 +35,26 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
-from rich.console import Console, Group, RenderableType
-from rich.markdown import Markdown
+from rich.console import Console, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
 from tutor.i18n import Message
 from tutor.ui.course import LOCKED, first_task, next_task, task_rows, unmet_requires
+from tutor.ui.events import DEBOUNCE_MS, Events, GradeRunner, read_lines, watch_files
 from tutor.ui.list_view import ListView
+from tutor.ui.milestones import CourseComplete, LessonComplete, lesson_done
 from tutor.ui.task_view import LessonIntro, TaskView, display_path
+from tutor.ui.terminal import Screen, Terminal, render_lines
+from tutor.ui.text import install_cjk_wrapping, markdown
 from tutor.ui.verdict_view import ReferenceView, VerdictView
+from tutor.workspace.starters import starter_state, starter_text
 
-__all__ = ["run_session", "rebuild_progress", "Session", "KEYS"]
+__all__ = ["run_session", "Session", "KEYS"]
 
-# Watching: changes are grouped until the folder has been quiet this long, so
-# an editor's several writes for one save (truncate + write, temp + rename,
-# all within a few ms) make one check. watchfiles needs one to two of these
-# steps to report a change, so it is kept short: a warm check is on screen in
-# well under 150 ms (measured ~60-100 ms). A file caught empty (an editor that
-# truncates, then writes) is read again a moment later, and content already
-# graded is never graded twice for one save.
-DEBOUNCE_MS = 20
+# A file caught empty (an editor that truncates, then writes) is read again a
+# moment later, and content already graded is never graded twice for one save.
 EMPTY_RETRY_S = 0.05
-MAX_GROUP_MS = 500
 
 
 class M:
@@ -66,11 +63,15 @@ class M:
     key_hint = Message("hint", "提示")
     key_next = Message("next task", "下一题")
     key_list = Message("list", "列表")
+    key_intro = Message("intro", "课程介绍")
     key_reset = Message("reset", "重置")
     key_solution = Message("solution", "参考答案")
     key_check = Message("check", "检查")
     key_editor = Message("editor", "编辑器")
     key_quit = Message("quit", "退出")
+    key_back = Message("back to the task", "回到练习")
+    more = Message("↓ {n} more lines: space for the next page, b for the one before",
+                   "↓ 还有 {n} 行：空格翻到下一页，b 翻回上一页")
     watching = Message("Watching {path}: save it to check.", "正在监视 {path}：保存即检查。")
     manual = Message(
         "Manual mode: save {path}, then press Enter to check. Type a letter and Enter for the"
@@ -86,14 +87,24 @@ class M:
         "这里无法监视文件（{why}）；改为手动检查。",
     )
     grading = Message("Checking {task}…", "正在检查 {task}……")
+    restarted = Message("Checking {task} again: you saved while it was being checked…",
+                        "你在检查期间又保存了，正在重新检查 {task}……")
     grade_failed = Message("Could not check this task: {why}", "无法检查此练习：{why}")
     no_file = Message(
         "{path} does not exist: press r to write the starter again.",
         "{path} 不存在：按 r 重新写入初始代码。",
     )
-    unchanged = Message(
-        "The file has not changed since the last check (c checks again).",
-        "文件自上次检查以来没有变化（按 c 再次检查）。",
+    not_started = Message(
+        "Not started yet: {path} still holds the starter. Write your code in it and save.",
+        "还没有开始：{path} 仍是初始代码。在其中写下你的代码并保存。",
+    )
+    empty = Message(
+        "{path} is empty: write the function `{entry}` in it and save (r puts the starter back).",
+        "{path} 是空的：在其中写出函数 `{entry}` 并保存（按 r 恢复初始代码）。",
+    )
+    undecodable = Message(
+        "{path}:{line}:{column}: not {encoding} text; save the file as UTF-8.",
+        "{path}:{line}:{column}：不是 {encoding} 文本；请以 UTF-8 保存文件。",
     )
     hint_title = Message("Hint {n} of {total}", "提示 {n}/{total}")
     no_hints = Message("This task has no hints.", "此练习没有提示。")
@@ -104,10 +115,6 @@ class M:
     )
     solution_locked = Message(
         "The reference unlocks once this task passes.", "通过此练习后才能查看参考答案。"
-    )
-    all_done = Message(
-        "Every task is done: the course is complete. Well done!",
-        "所有练习都已完成：课程结束。做得好！",
     )
     only_locked = Message(
         "No task is open right now: the remaining lessons are locked.",
@@ -126,6 +133,7 @@ class M:
     locked = Message(
         "{task} is locked: finish {lessons} first.", "{task} 尚未解锁：请先完成 {lessons}。"
     )
+    no_intro = Message("This lesson has no intro.", "本课没有介绍。")
     no_editor = Message(
         "Set $EDITOR (for example: export EDITOR=nano), or open {path} in your editor.",
         "请设置 $EDITOR（例如 export EDITOR=nano），或在你的编辑器中打开 {path}。",
@@ -139,13 +147,16 @@ class M:
         "Progress saved. Run `tutor start` to continue.", "进度已保存。运行 `tutor start` 继续。"
     )
     rebuild = Message(
-        "Re-grading your files to recover which tasks pass…", "正在重新检查你的文件以恢复已通过的练习……"
+        "Re-grading your files in the background to recover which tasks pass…",
+        "正在后台重新检查你的文件，以恢复已通过的练习……",
     )
     rebuilt = Message("Recovered {n} passed tasks.", "已恢复 {n} 个已通过的练习。")
 
 
 # Command letters and what they do; Enter checks as well.
-KEYS = ("h", "n", "l", "r", "s", "c", "e", "q")
+KEYS = ("h", "n", "l", "i", "r", "s", "c", "e", "q")
+_SCROLL = {" ": "pgdn", "b": "pgup", "down": "down", "up": "up", "pgdn": "pgdn", "pgup": "pgup",
+           "home": "home", "end": "end", "j": "down", "k": "up"}
 
 
 def run_session(
@@ -160,51 +171,19 @@ def run_session(
     stdin: TextIO | None = None,
     start_task: str | None = None,
     debounce_ms: int = DEBOUNCE_MS,
+    serve: bool = False,
 ) -> int:
     """Run the guided session until the learner quits; returns the exit code (0).
 
     ``interactive``: single keys in a terminal (True) or lines from ``stdin``
     (False); default: True when standard input and the console are terminals.
     ``watch``: re-grade on save (default: when interactive). ``start_task``
-    opens that task instead of the first unfinished one.
+    opens that task instead of the first unfinished one. ``serve``: answer
+    ``tutor check`` from other terminals with this session's warm grader.
     """
-    session = Session(
-        workspace,
-        pack,
-        grader,
-        lang,
-        console=console,
-        interactive=interactive,
-        watch=watch,
-        stdin=stdin,
-        debounce_ms=debounce_ms,
-    )
-    return session.run(start_task)
-
-
-def rebuild_progress(workspace: Any, pack: Any, grader: Any, progress: Any, console: Console, lang: str) -> int:
-    """Recover lost progress by re-grading every exercise file that differs from its starter.
-
-    Returns how many tasks pass. Call when ``progress.needs_rebuild``.
-    """
-    console.print(Text(M.rebuild(lang), style="yellow"))
-    passed = 0
-    with console.status(""):
-        for lesson, task in pack.tasks():
-            task_id = f"{lesson.id}/{task.id}"
-            path = workspace.exercise_path(task_id)
-            try:
-                if path.read_text(encoding="utf-8") == task.starter:
-                    continue
-            except (OSError, UnicodeDecodeError):
-                continue
-            verdict = grader.grade(pack, task_id, path)
-            status = getattr(verdict.status, "value", verdict.status)
-            progress.record_regrade(task_id, status)
-            passed += status == "passed"
-    progress.finish_rebuild()
-    console.print(Text(M.rebuilt(lang, n=passed), style="yellow"))
-    return passed
+    session = Session(workspace, pack, grader, lang, console=console, interactive=interactive, watch=watch,
+                      stdin=stdin, debounce_ms=debounce_ms)
+    return session.run(start_task, serve=serve)
 
 
 class _Quit(Exception):
@@ -231,6 +210,7 @@ class Session:
 
         self.workspace, self.pack, self.grader, self.lang = workspace, pack, grader, lang
         self.console = console or Console()
+        install_cjk_wrapping()
         self.stdin = stdin if stdin is not None else sys.stdin
         if interactive is None:
             interactive = _isatty(self.stdin) and self.console.is_terminal
@@ -238,29 +218,36 @@ class Session:
         self.watching = self.interactive if watch is None else bool(watch)
         self.debounce_ms = debounce_ms
         self.progress = Progress.load(workspace, lang)
-        self.events: queue.Queue[tuple[Any, ...]] = queue.Queue()
-        self.deferred: list[tuple[Any, ...]] = []
-        # The task on screen and what the learner has seen of it.
+        self.events = Events()
+        self.runner = GradeRunner(grader, self.events)
+        self.screen = Screen(self.console)
+        # What the learner sees: a mode, the task, and what is below it.
+        self.mode = "task"  # "task", "intro" (the lesson intro, paged) or "list" (paged, with a prompt)
         self.current: str | None = None
         self.verdict: Any = None
-        self.show_intro = False
         self.show_reference = False
+        self.milestone: RenderableType | None = None  # lesson or course complete, after a pass
         self.notice: Text | None = None
+        self.typed = ""  # list mode: the task number being typed
         self.seen_content: bytes | None = None  # last graded, or written by us
+        # The check in flight: its token and the content it grades.
+        self.checking: tuple[int, bytes] | None = None
+        self._tokens = 0
+        self.restarted = False
         self.pending_choice = False  # manual mode: the next line picks a task
-        self._threads: list[Any] = []
+        self.rebuilding: set[str] = set()
+        self.rebuilt = 0
         self._stop = threading.Event()
-        self._terminal: _Terminal | None = None
+        self._terminal: Terminal | None = None
+        self._clear_next = True
 
     # ------------------------------------------------------------ running
 
-    def run(self, start_task: str | None = None) -> int:
+    def run(self, start_task: str | None = None, *, serve: bool = False) -> int:
         for warning in self.progress.warnings:
             self.console.print(Text(warning, style="yellow"))
-        if self.progress.needs_rebuild:
-            rebuild_progress(self.workspace, self.pack, self.grader, self.progress, self.console, self.lang)
         current = start_task if start_task and self.pack.find(start_task) else first_task(self.pack, self.progress)
-        if current is None:
+        if current is None and not self.progress.needs_rebuild:
             self.console.print(ListView(self.pack, self.progress, self.lang))
             return 0
         warm = getattr(self.grader, "warm", None)
@@ -269,14 +256,28 @@ class Session:
                 warm()  # expected not to block: starts the worker while the learner reads
             except Exception:
                 pass
+        server = None
         try:
             with self._input():
-                self._open(current)
+                if serve:
+                    from tutor.ui.remote import CheckServer
+
+                    server = CheckServer.start(self.workspace, self.pack, self.runner, self.lang)
+                if self.progress.needs_rebuild:
+                    self._start_rebuild()
+                self._open(current or first_task(self.pack, self.progress) or self.pack.task_ids()[0])
                 self._loop()
         except (_Quit, KeyboardInterrupt):
             pass
         finally:
             self._stop.set()
+            if server is not None:
+                server.close()
+            if self.checking is not None:
+                self.runner.cancel(self.checking[0])
+            self.runner.close()
+        if self.interactive:
+            self.console.print()
         self.console.print(Text(M.bye(self.lang), style="dim"))
         return 0
 
@@ -284,13 +285,12 @@ class Session:
     def _input(self) -> Iterator[None]:
         """Start the event sources; stop them and restore the terminal however we leave."""
         if self.interactive:
-            self._terminal = _Terminal(self.stdin, self.events)
+            self._terminal = Terminal(self.stdin, self.events)
             self._terminal.start()
         else:
-            reader = threading.Thread(target=self._read_lines, name="tutor-lines", daemon=True)
-            reader.start()
+            read_lines(self.stdin, self.events, self._stop)
         if self.watching:
-            self._start_watcher()
+            watch_files(self.workspace.exercises_dir, self.events, self._stop, self.debounce_ms)
         try:
             yield
         finally:
@@ -298,85 +298,30 @@ class Session:
             if self._terminal is not None:
                 self._terminal.stop()
 
-    def _read_lines(self) -> None:
-        while not self._stop.is_set():
-            try:
-                line = self.stdin.readline()
-            except (OSError, ValueError):
-                line = ""
-            if not line:
-                self.events.put(("eof",))
-                return
-            self.events.put(("line", line.rstrip("\r\n")))
-
-    def _start_watcher(self) -> None:
-        folder = self.workspace.exercises_dir
-        stop = self._stop
-
-        def watch() -> None:
-            try:
-                import watchfiles
-
-                for changes in watchfiles.watch(
-                    folder,
-                    watch_filter=lambda change, path: path.endswith(".py"),
-                    debounce=MAX_GROUP_MS,
-                    step=self.debounce_ms,
-                    stop_event=stop,
-                    rust_timeout=1000,
-                    yield_on_timeout=False,
-                    raise_interrupt=False,
-                ):
-                    self.events.put(("files", {os.path.realpath(p) for _, p in changes}))
-            except Exception as exc:  # an unsupported file system, too many watches, ...
-                if not stop.is_set():
-                    self.events.put(("watch-failed", f"{type(exc).__name__}: {exc}"))
-
-        thread = threading.Thread(target=watch, name="tutor-watch", daemon=True)
-        thread.start()
-
     def _loop(self) -> None:
         while True:
-            event = self._next_event()
-            kind = event[0]
-            if kind == "files":
-                self._on_files(event[1])
-            elif kind == "key":
-                self._on_command(event[1])
-            elif kind == "line":
-                self._on_line(event[1])
-            elif kind == "eof":
-                raise _Quit
-            elif kind == "watch-failed":
-                self.watching = False
-                self._notice(M.watch_failed(self.lang, why=event[1]), style="yellow")
-            elif kind == "redraw":
-                self._redraw()
+            self._handle(self.events.next())
 
-    def _next_event(self) -> tuple[Any, ...]:
-        """The next event; file changes already waiting are merged into one."""
-        if self.deferred:
-            return self.deferred.pop(0)
-        while True:
-            try:
-                event = self.events.get(timeout=0.25)  # a timeout keeps Ctrl-C responsive
-                break
-            except queue.Empty:
-                continue
-        if event[0] == "files":
-            paths = set(event[1])
-            while True:
-                try:
-                    more = self.events.get_nowait()
-                except queue.Empty:
-                    break
-                if more[0] == "files":
-                    paths |= more[1]
-                else:
-                    self.deferred.append(more)
-                    break
-            event = ("files", paths)
-        return event
+    def _handle(self, event: tuple[Any, ...]) -> None:
+        kind = event[0]
+        if kind == "files":
+            self._on_files(event[1])
+        elif kind == "key":
+            self._on_key(event[1])
+        elif kind == "line":
+            self._on_line(event[1])
+        elif kind == "graded":
+            self._on_graded(event[1], event[2])
+        elif kind == "regraded":
+            self._on_regraded(event[1], event[2])
+        elif kind == "eof":
+            raise _Quit
+        elif kind == "watch-failed":
+            self.watching = False
+            self._notice(M.watch_failed(self.lang, why=event[1]), style="yellow")
+        elif kind == "redraw":
+            self._clear_next = True
+            self._redraw()
 
     # ------------------------------------------------------------ events
 
@@ -393,9 +338,46 @@ class Session:
                 content = path.read_bytes()
         except OSError:
             return  # mid-rename; the next event has it
-        if content == self.seen_content:
+        if self.checking is not None:
+            if content == self.checking[1]:
+                return
+        elif content == self.seen_content:
             return
-        self._grade()
+        self._check()
+
+    def _on_key(self, key: str) -> None:
+        if self.mode == "list":
+            self._on_list_key(key)
+            return
+        if key in _SCROLL and self.interactive:
+            self.screen.scroll(_SCROLL[key], self._footer_rows())
+            self._redraw()
+            return
+        if self.mode == "intro":
+            self.mode = "task"
+            if key in ("\r", "\n", "\x1b", "i"):
+                self._clear_next = True
+                self._redraw()
+                return
+        self._on_command(key)
+
+    def _on_list_key(self, key: str) -> None:
+        """The list is on screen with its prompt: digits and letters type, Enter opens, Esc goes back."""
+        if key in _SCROLL and key not in ("b", "j", "k"):
+            self.screen.scroll(_SCROLL[key], self._footer_rows())
+        elif key in ("\r", "\n"):
+            what, self.typed, self.mode = self.typed.strip(), "", "task"
+            self._clear_next = True
+            if what:
+                self._choose(what)
+                return
+        elif key == "\x1b":
+            self.typed, self.mode, self._clear_next = "", "task", True
+        elif key in ("\x7f", "\b"):
+            self.typed = self.typed[:-1]
+        elif len(key) == 1 and key.isprintable():
+            self.typed += key
+        self._redraw()
 
     def _on_line(self, line: str) -> None:
         text = line.strip()
@@ -408,7 +390,7 @@ class Session:
                     self._redraw()
                 return
         if not text:
-            self._grade()
+            self._check()
             return
         command, _, arg = text.partition(" ")
         if command.lower() == "l" and arg.strip():
@@ -421,13 +403,15 @@ class Session:
 
     def _on_command(self, key: str) -> None:
         if key in ("\r", "\n", "c"):
-            self._grade()
+            self._check()
         elif key == "h":
             self._hint()
         elif key == "n":
             self._next()
         elif key == "l":
             self._list()
+        elif key == "i":
+            self._intro()
         elif key == "r":
             self._reset()
         elif key == "s":
@@ -436,8 +420,153 @@ class Session:
             self._edit()
         elif key in ("q", "\x04"):  # q, or Ctrl-D in cbreak mode
             raise _Quit
-        elif key.isprintable() and not key.isspace():
+        elif len(key) == 1 and key.isprintable() and not key.isspace():
             self._notice(M.unknown(self.lang, what=key), style="yellow", footer=True)
+
+    # ------------------------------------------------------------ checking
+
+    def _check(self) -> None:
+        """Check the file as it is now; a check in flight for other content is cancelled."""
+        lang = self.lang
+        path = self._path()
+        try:
+            content = path.read_bytes()
+        except OSError:
+            self._notice(M.no_file(lang, path=display_path(path)), style="red", footer=True)
+            return
+        _, task = self._task()
+        state, why = starter_state(task, content)
+        if state != "code":
+            self._cancel_check()
+            self.seen_content = content
+            self.verdict = None
+            message = {
+                "starter": lambda: M.not_started(lang, path=display_path(path)),
+                "empty": lambda: M.empty(lang, path=display_path(path), entry=task.entry),
+                "undecodable": lambda: M.undecodable(lang, path=display_path(path), line=why.line,
+                                                     column=why.column, encoding=why.encoding),
+            }[state]()
+            self._notice(message, style="yellow", footer=True)
+            return
+        self.restarted = self.checking is not None
+        self._cancel_check()
+        self._tokens += 1
+        token = self._tokens
+        self.checking = (token, content)
+        task_id = self.current
+        self.runner.submit(token, lambda: self.grader.grade(self.pack, task_id, path))
+        if self.interactive:
+            self._redraw()
+            return
+        # Manual mode reads on only once the verdict is in, as the learner expects.
+        self._print(Text(M.grading(lang, task=task_id), style="dim"))
+        while self.checking is not None and self.checking[0] == token:
+            self._wait_for("graded", "regraded")
+
+    def _wait_for(self, *kinds: str) -> None:
+        """Block until one of ``kinds`` arrives and handle it; everything else waits its turn."""
+        held = []
+        while True:
+            event = self.events.next()
+            if event[0] in kinds:
+                for other in held:
+                    self.events.push_back(other)
+                self._handle(event)
+                return
+            held.append(event)
+
+    def _cancel_check(self) -> None:
+        if self.checking is not None:
+            self.runner.cancel(self.checking[0])
+            self.checking = None
+
+    def _on_graded(self, token: int, verdict: Any) -> None:
+        if self.checking is None or self.checking[0] != token:
+            return  # cancelled: its content is no longer what the learner has
+        content = self.checking[1]
+        self.checking = None
+        self.restarted = False
+        try:
+            now = self._path().read_bytes()
+        except OSError:
+            now = None
+        if now != content:
+            self._check()  # saved again: this verdict is for content that is gone
+            return
+        self.seen_content = content
+        if isinstance(verdict, BaseException):
+            if isinstance(verdict, KeyboardInterrupt):
+                raise verdict
+            why = str(verdict) or type(verdict).__name__
+            self._notice(M.grade_failed(self.lang, why=why), style="red", footer=True)
+            return
+        status = getattr(verdict.status, "value", verdict.status)
+        lesson, _ = self._task()
+        was_done = lesson_done(lesson, self.progress.done())
+        self.progress.record_attempt(self.current, status)
+        self.verdict = verdict
+        self.show_reference = False
+        self.notice = None
+        self.milestone = None
+        done = self.progress.done()
+        if verdict.passed and not was_done and lesson_done(lesson, done):
+            rows = task_rows(self.pack, self.progress)
+            if all(r.status == "done" for r in rows):
+                self.milestone = CourseComplete(self.pack, self.progress, self.lang)
+            else:
+                self.milestone = LessonComplete(lesson, self.lang)
+        self.screen.offset = 0
+        if self.mode == "intro":  # a save while reading the intro: the verdict is what matters now
+            self.mode, self._clear_next = "task", True
+        if self.interactive:
+            self._redraw()
+        else:
+            self._print(self._verdict_view(), *([self.milestone] if self.milestone else []), self._footer())
+
+    # ------------------------------------------------------------ rebuilding lost progress
+
+    def _start_rebuild(self) -> None:
+        """Re-grade, behind the learner's own checks, every file that is not its starter."""
+        self._print_or_notice(M.rebuild(self.lang))
+        for lesson, task in self.pack.tasks():
+            task_id = f"{lesson.id}/{task.id}"
+            path = self.workspace.exercise_path(task_id)
+            try:
+                content = path.read_bytes()
+            except OSError:
+                continue
+            if starter_state(task, content)[0] != "code":
+                continue
+            self.rebuilding.add(task_id)
+
+            def work(task_id: str = task_id, path: Path = path) -> Any:
+                return self.grader.grade(self.pack, task_id, path)
+
+            def done(result: Any, task_id: str = task_id) -> None:
+                self.events.put(("regraded", task_id, result))
+
+            self.runner.submit(("rebuild", task_id), work, done, background=True)
+        if not self.rebuilding:
+            self._finish_rebuild()
+
+    def _on_regraded(self, task_id: str, verdict: Any) -> None:
+        self.rebuilding.discard(task_id)
+        if not isinstance(verdict, BaseException):
+            status = getattr(verdict.status, "value", verdict.status)
+            self.progress.record_regrade(task_id, status)
+            self.rebuilt += status == "passed"
+        if not self.rebuilding:
+            self._finish_rebuild()
+
+    def _finish_rebuild(self) -> None:
+        self.progress.finish_rebuild()
+        self._print_or_notice(M.rebuilt(self.lang, n=self.rebuilt))
+
+    def _print_or_notice(self, message: str) -> None:
+        if self.interactive and self.current is not None:
+            self._notice(message, style="yellow")
+        else:
+            self.console.print(Text(message, style="yellow"))
 
     # ------------------------------------------------------------ actions
 
@@ -451,50 +580,36 @@ class Session:
 
     def _open(self, task_id: str) -> None:
         lesson, task = self.pack.find(task_id)
-        first_time = not any(
-            self.progress.get(f"{lesson.id}/{t.id}").opened_at for t in lesson.tasks
-        )
+        first_time = not any(self.progress.get(f"{lesson.id}/{t.id}").opened_at for t in lesson.tasks)
+        self._cancel_check()
         self.progress.record_open(task_id)
         self.current = task_id
         self.verdict = None
-        self.show_intro = first_time and bool(lesson.intro.get(self.lang) or lesson.summary.get(self.lang))
         self.show_reference = False
+        self.milestone = None
         self.notice = None
         self.seen_content = None
         self.pending_choice = False
+        self.screen.offset = 0
+        self._clear_next = True
+        has_intro = bool(lesson.intro.get(self.lang) or lesson.summary.get(self.lang))
+        self.mode = "intro" if first_time and has_intro and self.interactive else "task"
         if self.interactive:
             self._redraw()
         else:
-            self._print(*self._task_screen(), self._footer())
+            intro = [self._intro_view()] if first_time and has_intro else []
+            self._print(*intro, *self._task_screen(), self._footer())
 
-    def _grade(self) -> None:
-        lang = self.lang
-        path = self._path()
-        try:
-            content = path.read_bytes()
-        except OSError:
-            self._notice(M.no_file(lang, path=display_path(path)), style="red", footer=True)
+    def _intro(self) -> None:
+        lesson, _ = self._task()
+        if not (lesson.intro.get(self.lang) or lesson.summary.get(self.lang)):
+            self._notice(M.no_intro(self.lang), style="yellow")
             return
-        self.seen_content = content
-        try:
-            with self.console.status(M.grading(lang, task=self.current), spinner="dots"):
-                verdict = self.grader.grade(self.pack, self.current, path)
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:
-            why = str(exc) or type(exc).__name__
-            self._notice(M.grade_failed(lang, why=why), style="red", footer=True)
-            return
-        status = getattr(verdict.status, "value", verdict.status)
-        self.progress.record_attempt(self.current, status)
-        self.verdict = verdict
-        self.show_intro = False
-        self.show_reference = False
-        self.notice = None
         if self.interactive:
+            self.mode, self.screen.offset, self._clear_next = "intro", 0, True
             self._redraw()
         else:
-            self._print(self._verdict_view(), self._footer())
+            self._print(self._intro_view())
 
     def _hint(self) -> None:
         lang = self.lang
@@ -507,16 +622,16 @@ class Session:
             self._notice(M.no_more_hints(lang), style="yellow")
             return
         n = self.progress.record_hint(self.current)
-        panel = self._hint_panel(min(n, len(task.hints)))
         if self.interactive:
+            self.notice = None
             self._redraw()
         else:
-            self._print(panel)
+            self._print(self._hint_panel(min(n, len(task.hints))))
 
     def _hint_panel(self, n: int) -> Panel:
         _, task = self._task()
         return Panel(
-            Markdown(task.hints[n - 1].get(self.lang)),
+            markdown(task.hints[n - 1].get(self.lang)),
             title=M.hint_title(self.lang, n=n, total=len(task.hints)),
             title_align="left",
             border_style="yellow",
@@ -533,25 +648,38 @@ class Session:
         upcoming = next_task(self.pack, self.progress, self.current)
         if upcoming is None:
             rows = task_rows(self.pack, self.progress)
-            everything = all(r.status == "done" for r in rows)
-            self._notice((M.all_done if everything else M.only_locked)(self.lang), style="bold green")
+            if all(r.status == "done" for r in rows):
+                self.milestone = CourseComplete(self.pack, self.progress, self.lang)
+                self.notice = None
+                if self.interactive:
+                    self._redraw()
+                else:
+                    self._print(self.milestone)
+            else:
+                self._notice(M.only_locked(self.lang), style="bold yellow")
             return
         self._open(upcoming)
 
     def _list(self) -> None:
         self.progress.reload()
-        view = ListView(self.pack, self.progress, self.lang, current=self.current)
         if self.interactive:
-            self.console.clear()
-            self.console.print(view)
-            choice = self._read_line_keys(M.choose(self.lang))
-            if choice:
-                self._choose(choice)
-            else:
-                self._redraw()
+            self.mode, self.typed, self._clear_next = "list", "", True
+            self.screen.offset = self._current_row_offset()
+            self._redraw()
         else:
+            view = ListView(self.pack, self.progress, self.lang, current=self.current)
             self._print(view, Text(M.choose(self.lang), style="bold"))
             self.pending_choice = True
+
+    def _current_row_offset(self) -> int:
+        """Scroll the list so the current task is on the first page."""
+        lines = render_lines(self.console, [self._list_view()])
+        page = self.screen.page_height(self._footer_rows())
+        marker = f" {self.current} "
+        for i, line in enumerate(lines):
+            if marker in Text.from_ansi(line).plain + " ":
+                return max(i - page // 3, 0) if i >= page else 0
+        return 0
 
     def _choose(self, what: str) -> None:
         lang = self.lang
@@ -571,9 +699,12 @@ class Session:
         lang = self.lang
         _, task = self._task()
         path = self._path()
-        backup = self.workspace.reset(self.current, task.starter)
-        self.seen_content = task.starter.encode("utf-8")
+        self._cancel_check()
+        starter = starter_text(task, lang)
+        backup = self.workspace.reset(self.current, starter)
+        self.seen_content = starter.encode("utf-8")
         self.verdict = None
+        self.milestone = None
         self.notice = None
         if backup is not None:
             message = M.reset_done(lang, path=display_path(path), backup=Path(backup).name)
@@ -613,19 +744,24 @@ class Session:
         except OSError as exc:
             self._notice(M.editor_failed(lang, editor=editor, why=exc.strerror or exc), style="red")
             return
+        self._clear_next = True
         if self.interactive:
             self._redraw()
 
     # ------------------------------------------------------------ drawing
 
-    def _task_screen(self) -> list[RenderableType]:
-        """The task part of the screen: intro (first time), the task, hints taken."""
-        lesson, task = self._task()
-        items: list[RenderableType] = []
+    def _intro_view(self) -> LessonIntro:
+        lesson, _ = self._task()
         lessons = self.pack.lessons
-        if self.show_intro:
-            items.append(LessonIntro(lesson, self.lang, number=lessons.index(lesson) + 1, total=len(lessons)))
-        items.append(
+        return LessonIntro(lesson, self.lang, number=lessons.index(lesson) + 1, total=len(lessons))
+
+    def _list_view(self) -> ListView:
+        return ListView(self.pack, self.progress, self.lang, current=self.current)
+
+    def _task_screen(self) -> list[RenderableType]:
+        """The task at the top: heading, prompt (cases and checks until a verdict), file; hints taken."""
+        lesson, task = self._task()
+        items: list[RenderableType] = [
             TaskView(
                 lesson,
                 task,
@@ -637,7 +773,7 @@ class Session:
                 show_checks=self.verdict is None,
                 edit_hint=None if self.verdict is not None else ("watch" if self.watching else "manual"),
             )
-        )
+        ]
         used = min(self.progress.get(self.current).hints_used, len(task.hints))
         items.extend(self._hint_panel(n) for n in range(1, used + 1))
         return items
@@ -651,46 +787,67 @@ class Session:
             next_pair = (upcoming, next_model.title.get(self.lang))
         return VerdictView(
             self.verdict, self.lang, task=task, next_task=next_pair, show_reference=self.show_reference,
-            next_key="n",
+            next_key="n", show_next=self.milestone is None or upcoming is not None,
         )
 
-    def _screen(self) -> Group:
+    def _document(self) -> list[RenderableType]:
+        """What the page shows above the footer, in the current mode."""
+        if self.mode == "intro":
+            return [self._intro_view()]
+        if self.mode == "list":
+            return [self._list_view()]
         items = self._task_screen()
         if self.verdict is not None:
             items.append(self._verdict_view())
         elif self.show_reference:
             _, task = self._task()
             items.append(ReferenceView(task, self.lang))
+        if self.milestone is not None:
+            items.append(self.milestone)
         if self.notice is not None:
             items.append(self.notice)
-        items.append(self._footer())
-        return Group(*items)
+        return items
 
-    def _footer(self) -> Text:
-        lang = self.lang
+    def _keys(self) -> list[tuple[str, Message]]:
+        if self.mode == "intro":
+            return [("Enter", M.key_back), ("q", M.key_quit)]
         passed = self._passed()
         keys = [("h", M.key_hint)]
         if passed:
             keys.append(("n", M.key_next))
-        keys += [("l", M.key_list), ("r", M.key_reset)]
+        keys += [("l", M.key_list), ("i", M.key_intro), ("r", M.key_reset)]
         if passed:
             keys.append(("s", M.key_solution))
         keys += [("c", M.key_check), ("e", M.key_editor), ("q", M.key_quit)]
+        return keys
+
+    def _footer(self) -> Text:
+        lang = self.lang
         line = Text()
         path = display_path(self._path())
-        if self.watching:
+        if self.checking is not None and self.interactive:
+            message = M.restarted if self.restarted else M.grading
+            line.append(message(lang, task=self.current), style="bold yellow")
+        elif self.watching:
             line.append(M.watching(lang, path=path), style="dim")
         elif self.interactive:
             line.append(M.manual_keys(lang, path=path), style="dim")
         else:
             line.append(M.manual(lang, path=path), style="dim")
         line.append("\n")
-        for i, (key, word) in enumerate(keys):
+        if self.mode == "list":
+            line.append(M.choose(lang), style="bold")
+            line.append(self.typed)
+            return line
+        for i, (key, word) in enumerate(self._keys()):
             if i:
                 line.append(" · ", style="dim")
             line.append(key, style="bold reverse")
             line.append(f" {word(lang)}")
         return line
+
+    def _footer_rows(self) -> int:
+        return len(render_lines(self.console, [self._footer()])) + 1
 
     def _redraw(self) -> None:
         if self.current is None:
@@ -698,8 +855,14 @@ class Session:
         if not self.interactive:
             self._print(self._footer())
             return
-        self.console.clear()
-        self.console.print(self._screen())
+        document = render_lines(self.console, self._document())
+        footer = render_lines(self.console, [self._footer()])
+        page = self.screen.page_height(len(footer) + 1)
+        self.screen.offset = max(min(self.screen.offset, len(document) - page), 0)
+        rows_left = max(len(document) - self.screen.offset - page, 0)
+        more = render_lines(self.console, [Text(M.more(self.lang, n=rows_left), style="bold")]) if rows_left else [""]
+        self.screen.draw(document, more[:1] + footer, clear=self._clear_next)
+        self._clear_next = False
 
     def _print(self, *items: RenderableType) -> None:
         for item in items:
@@ -713,178 +876,9 @@ class Session:
         else:
             self._print(text, *([self._footer()] if footer else []))
 
-    def _read_line_keys(self, prompt: str) -> str | None:
-        """A line typed key by key (cbreak mode): echoed, Backspace works, Esc cancels."""
-        self.console.print(Text(prompt, style="bold"), end="")
-        buffer = ""
-        while True:
-            event = self._next_event()
-            if event[0] == "eof":
-                self.deferred.append(event)
-                return None
-            if event[0] != "key":
-                self.deferred.append(event)
-                continue
-            key = event[1]
-            if key in ("\r", "\n"):
-                self.console.print()
-                return buffer.strip()
-            if key == "\x1b":
-                self.console.print()
-                return None
-            if key in ("\x7f", "\b"):
-                if buffer:
-                    buffer = buffer[:-1]
-                    self.console.file.write("\b \b")
-                    self.console.file.flush()
-                continue
-            if key.isprintable():
-                buffer += key
-                self.console.file.write(key)
-                self.console.file.flush()
-
 
 def _isatty(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError, OSError):
         return False
-
-
-class _Terminal:
-    """Single keys from a terminal, in cbreak mode, restored on every way out."""
-
-    def __init__(self, stdin: TextIO, events: queue.Queue) -> None:
-        self.stdin = stdin
-        self.events = events
-        self.fd = stdin.fileno()
-        self.saved: Any = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._old_handlers: dict[int, Any] = {}
-
-    # -- modes
-
-    def _enter(self) -> None:
-        if os.name == "nt":
-            return
-        import termios
-        import tty
-
-        if self.saved is None:
-            self.saved = termios.tcgetattr(self.fd)
-        tty.setcbreak(self.fd)
-
-    def _leave(self) -> None:
-        if os.name == "nt" or self.saved is None:
-            return
-        import termios
-
-        try:
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
-        except termios.error:
-            pass
-
-    def start(self) -> None:
-        self._enter()
-        self._install_signals()
-        self._start_reader()
-
-    def stop(self) -> None:
-        self._stop_reader()
-        self._leave()
-        self._restore_signals()
-
-    @contextmanager
-    def suspended(self) -> Iterator[None]:
-        """Give the terminal back (for the editor), then take it again."""
-        self._stop_reader()
-        self._leave()
-        try:
-            yield
-        finally:
-            self._enter()
-            self._start_reader()
-
-    # -- the reader thread
-
-    def _start_reader(self) -> None:
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._read, name="tutor-keys", daemon=True)
-        self._thread.start()
-
-    def _stop_reader(self) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=1)
-        self._thread = None
-
-    def _read(self) -> None:
-        stop = self._stop
-        if os.name == "nt":
-            import msvcrt
-
-            while not stop.is_set():
-                if msvcrt.kbhit():  # type: ignore[attr-defined]
-                    self.events.put(("key", msvcrt.getwch()))  # type: ignore[attr-defined]
-                else:
-                    time.sleep(0.03)
-            return
-        import select
-
-        while not stop.is_set():
-            try:
-                ready, _, _ = select.select([self.fd], [], [], 0.1)
-            except (OSError, ValueError):
-                return
-            if not ready or stop.is_set():
-                continue
-            try:
-                data = os.read(self.fd, 64)
-            except OSError:
-                data = b""
-            if not data:
-                self.events.put(("eof",))
-                return
-            if data.startswith(b"\x1b") and len(data) > 1:
-                continue  # an arrow or function key: not ours
-            for ch in data.decode("utf-8", errors="ignore"):
-                self.events.put(("key", ch))
-
-    # -- signals: leave the terminal sane on SIGTERM, Ctrl-Z and fg
-
-    def _install_signals(self) -> None:
-        if threading.current_thread() is not threading.main_thread() or os.name == "nt":
-            return
-
-        def on_term(signum: int, frame: Any) -> None:
-            raise SystemExit(128 + signum)
-
-        def on_tstp(signum: int, frame: Any) -> None:
-            self._leave()
-            signal.signal(signal.SIGTSTP, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTSTP)
-
-        def on_cont(signum: int, frame: Any) -> None:
-            signal.signal(signal.SIGTSTP, on_tstp)
-            self._enter()
-            self.events.put(("redraw",))
-
-        for signum, handler in (
-            (signal.SIGTERM, on_term),
-            (signal.SIGHUP, on_term),
-            (signal.SIGTSTP, on_tstp),
-            (signal.SIGCONT, on_cont),
-        ):
-            try:
-                self._old_handlers[signum] = signal.signal(signum, handler)
-            except (OSError, ValueError):
-                pass
-
-    def _restore_signals(self) -> None:
-        for signum, handler in self._old_handlers.items():
-            try:
-                signal.signal(signum, handler)
-            except (OSError, ValueError):
-                pass
-        self._old_handlers.clear()
