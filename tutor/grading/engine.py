@@ -39,6 +39,7 @@ from tutor.jail import frames, wire
 from tutor.pack import helpers
 from tutor.pack.loader import Pack
 from tutor.pack.models import Task
+from tutor.source_text import SourceDecodeError, decode_source
 from tutor.verdict import CaseInfo, CheckResult, PackRef, Status, Verdict
 
 MAX_SOURCE_BYTES = 1 << 20
@@ -47,9 +48,9 @@ MAX_RESULT_BYTES = 64 << 20
 STARTUP_ALLOWANCE = 2.0  # seconds a child needs before the first case starts
 
 M_NO_FILE = Message(en="No file at {path}.", zh="找不到文件 {path}。")
-M_NOT_UTF8 = Message(
-    en="{path} is not UTF-8 text (a bad byte at position {pos}); save it as UTF-8.",
-    zh="{path} 不是 UTF-8 文本（第 {pos} 个字节有误）；请以 UTF-8 保存。",
+M_NOT_TEXT = Message(
+    en="{path}:{line}:{column}: not {encoding} text here; save the file as UTF-8.",
+    zh="{path}:{line}:{column}：此处不是 {encoding} 文本；请以 UTF-8 保存文件。",
 )
 M_TOO_BIG = Message(en="{path} is larger than 1 MiB.", zh="{path} 超过 1 MiB。")
 M_TIMEOUT = Message(
@@ -144,6 +145,10 @@ class Grader:
 
     def layers(self) -> dict[str, str]:
         return self.pool.layers()
+
+    def cancel(self) -> None:
+        """Kill the learner code running now; its grade ends as a crash nobody will show."""
+        self.pool.cancel()
 
     def warm(self) -> None:
         """Start the sandbox workers in the background (``tutor start`` calls it while the learner reads)."""
@@ -273,9 +278,9 @@ class Grader:
             verdict.error = M_TOO_BIG(self.lang, path=path)
             return None
         try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            verdict.error = M_NOT_UTF8(self.lang, path=path, pos=exc.start)
+            return decode_source(raw)
+        except SourceDecodeError as exc:
+            verdict.error = M_NOT_TEXT(self.lang, path=path, line=exc.line, column=exc.column, encoding=exc.encoding)
             return None
 
     def _reference(self, pack: Pack, task_id: str, task: Task) -> Reference:
