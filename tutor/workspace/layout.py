@@ -9,6 +9,8 @@
         workspace.json                 which pack made this workspace
         progress.json                  see tutor/workspace/progress.py
         lock                           flock sidecar; never deleted
+        session.lock                   held while `tutor start` runs here (one session at a time)
+        session.sock                   that session's checks, for `tutor check` from another terminal
 
 The learner's exercise files are theirs: nothing here overwrites one without
 first keeping the old content beside it (``reset``), and creating a workspace
@@ -26,11 +28,14 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ContextManager
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ContextManager, Iterator
 
 from tutor.errors import UserError
 from tutor.i18n import Message
-from tutor.workspace.atomic import atomic_write, locked
+from tutor.invocation import with_command
+from tutor.workspace.atomic import LockTimeout, atomic_write, locked
+from tutor.workspace.starters import starter_text
 
 if TYPE_CHECKING:
     from tutor.pack.loader import Pack
@@ -49,6 +54,8 @@ STATE_DIR = ".tutor"
 WORKSPACE_FILE = "workspace.json"
 PROGRESS_FILE = "progress.json"
 LOCK_FILE = "lock"
+SESSION_LOCK_FILE = "session.lock"
+SESSION_SOCKET = "session.sock"
 EXERCISES_DIR = "exercises"
 README_FILE = "README.md"
 BUILTIN = "builtin"
@@ -173,6 +180,13 @@ class PackRecord:
         )
 
 
+_SESSION_BUSY = Message(
+    en="`tutor start` is already running in {root}: use that terminal (or quit it there first)."
+    " `tutor check` in this one gets its verdicts at once.",
+    zh="{root} 中已经有一个 `tutor start` 在运行：请使用那个终端（或先在那里退出）。"
+    "在这个终端运行 `tutor check` 会立即得到结果。",
+)
+
 _PACK_CHANGED = {
     "id": Message(
         en="this workspace was made for pack {old_id} {old_version}, but the pack in use is {new_id} {new_version}",
@@ -200,11 +214,11 @@ Each task is one Python file in `exercises/<lesson>/<task>.py`.
    quit any time and `tutor start` picks up where you left off.
 
 Keys in `tutor start`: `h` next hint · `n` next task (after a pass) · `l` list and jump ·
-`r` reset the file to its starter · `s` reference solution (after a pass) · `c` check now ·
-`e` open `$EDITOR` · `q` quit.
+`i` the lesson intro again · `r` reset the file to its starter · `s` reference solution
+(after a pass) · `c` check now · `e` open `$EDITOR` · `q` quit · space and `b` page.
 
-Other commands: `tutor list` (what is done), `tutor check` (grade once),
-`tutor hint TASK`, `tutor reset TASK`. A reset never loses your code: the old file
+Other commands: `tutor list` (what is done), `tutor check` (grade once; instant while
+`tutor start` runs here), `tutor hint`, `tutor solution`, `tutor reset TASK`. A reset never loses your code: the old file
 stays beside the new one as `<task>.py.bak-<time>`.
 
 Leave the `.tutor/` folder alone: it records the course and your progress.
@@ -222,11 +236,11 @@ Leave the `.tutor/` folder alone: it records the course and your progress.
    再次运行 `tutor start` 会从上次停下的地方继续。
 
 `tutor start` 中的按键：`h` 下一条提示 · `n` 下一个练习（通过后）· `l` 列表与跳转 ·
-`r` 将文件恢复为初始代码 · `s` 参考答案（通过后）· `c` 立即检查 ·
-`e` 打开 `$EDITOR` · `q` 退出。
+`i` 再看课程介绍 · `r` 将文件恢复为初始代码 · `s` 参考答案（通过后）· `c` 立即检查 ·
+`e` 打开 `$EDITOR` · `q` 退出 · 空格和 `b` 翻页。
 
-其他命令：`tutor list`（查看完成情况）、`tutor check`（检查一次）、
-`tutor hint TASK`、`tutor reset TASK`。恢复初始代码不会丢失你的代码：
+其他命令：`tutor list`（查看完成情况）、`tutor check`（检查一次；`tutor start` 运行时立即得到结果）、
+`tutor hint`、`tutor solution`、`tutor reset TASK`。恢复初始代码不会丢失你的代码：
 旧文件会以 `<练习>.py.bak-<时间>` 的名字保留在旁边。
 
 请不要改动 `.tutor/` 文件夹：其中记录了课程和你的进度。
@@ -269,9 +283,27 @@ class Workspace:
     def readme(self) -> Path:
         return self.root / README_FILE
 
+    @property
+    def check_socket(self) -> Path:
+        return self.state_dir / SESSION_SOCKET
+
     def lock(self, timeout: float | None = None) -> ContextManager[None]:
         """The workspace's lock; every read-modify-write of its state holds it."""
         return locked(self.lock_file, timeout=timeout)
+
+    @contextmanager
+    def session(self, lang: str = "en") -> Iterator[None]:
+        """Held while ``tutor start`` runs: a second one in the same workspace is refused (exit 2).
+
+        Two sessions would both grade every save and both count it. The
+        kernel drops the lock when the holder dies, so a crashed session
+        never blocks the next one.
+        """
+        try:
+            with locked(self.state_dir / SESSION_LOCK_FILE, timeout=0):
+                yield
+        except LockTimeout:
+            raise WorkspaceError(_SESSION_BUSY(lang, root=self.root)) from None
 
     def exercise_path(self, task_id: str) -> Path:
         """``exercises/<lesson-id>/<task-id>.py`` for a task id, refusing anything outside.
@@ -328,14 +360,16 @@ class Workspace:
         return None
 
     @classmethod
-    def create(cls, root: Path | str, pack: Pack, pack_source: str) -> Workspace:
+    def create(cls, root: Path | str, pack: Pack, pack_source: str, lang: str = "en") -> Workspace:
         """Make (or complete) a workspace at ``root`` for ``pack``.
 
         ``pack_source`` is the pack path as the learner gave it, or ``"builtin"``.
         Idempotent: an existing workspace keeps its pack record (the first
         ``tutor start`` decides, per the CLI contract) and every exercise file
         it has; only missing starters and the README are written, so a pack
-        that gained tasks fills them in.
+        that gained tasks fills them in. Starters are written in ``lang``
+        (their docstrings), and the README names the command that runs this
+        tutor from here.
         """
         from tutor import __version__
 
@@ -356,14 +390,14 @@ class Workspace:
             if not ignore.exists():
                 # Students push workspaces to GitHub Classroom: keep the lock
                 # and any temp or set-aside files out of their commits.
-                atomic_write(ignore, "lock\n.*.tmp\n*.corrupt-*\n")
+                atomic_write(ignore, "lock\nsession.lock\nsession.sock\n.*.tmp\n*.corrupt-*\n")
             if not ws.readme.exists():
-                atomic_write(ws.readme, README)
-            ws.write_missing_starters(pack)
+                atomic_write(ws.readme, with_command(README))
+            ws.write_missing_starters(pack, lang)
         return ws
 
-    def write_missing_starters(self, pack: Pack) -> list[str]:
-        """Write the starter of every task without an exercise file; returns their ids.
+    def write_missing_starters(self, pack: Pack, lang: str = "en") -> list[str]:
+        """Write the starter (in ``lang``) of every task without an exercise file; returns their ids.
 
         Never touches an existing file: that is the learner's work.
         """
@@ -376,7 +410,7 @@ class Workspace:
                     if path.exists() or path.is_symlink():
                         continue
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    atomic_write(path, task.starter)
+                    atomic_write(path, starter_text(task, lang))
                     written.append(task_id)
         return written
 
