@@ -2,7 +2,8 @@
 
 A ``Message`` cannot be built without both English and Chinese, so a string
 the UI prints can't be missing a translation: the type enforces it. Messages
-live beside the code that prints them.
+live beside the code that prints them. A message naming a command (`` `tutor
+start` ``) names the one that works here (:mod:`tutor.invocation`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import locale
 import os
 from dataclasses import dataclass
 from typing import Any
+
+from tutor.invocation import with_command
 
 LANGUAGES = ("en", "zh")
 
@@ -21,7 +24,7 @@ class Message:
     zh: str
 
     def __call__(self, lang: str, /, **values: Any) -> str:
-        text = self.zh if lang == "zh" else self.en
+        text = with_command(self.zh if lang == "zh" else self.en)
         return text.format(**values) if values else text
 
 
