@@ -5,6 +5,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from tutor.i18n import Message
+
+
+PIPED_WIDTH = 160
+
+M_REBUILDING = Message(
+    en="Rebuilding progress: `tutor start` is re-grading your files after damage; done tasks will show soon.",
+    zh="正在重建进度：`tutor start` 正在因损坏而重新检查你的文件；已完成的练习稍后会显示出来。",
+)
+
 
 def show_list(pack: Path | None = None, lang: str | None = None) -> int:
     from rich.console import Console
@@ -18,5 +28,9 @@ def show_list(pack: Path | None = None, lang: str | None = None) -> int:
     for warning in progress.warnings if progress else []:
         print(warning, file=sys.stderr)
     current = progress.current_task(ctx.pack.task_ids()) if progress else None
-    Console(highlight=False).print(ListView(ctx.pack, progress, ctx.lang, current=current))
+    # Piped, there is no terminal to fit: whole titles beat rich's default 80 columns.
+    width = None if sys.stdout.isatty() else PIPED_WIDTH
+    if progress is not None and progress.needs_rebuild:
+        print(M_REBUILDING(ctx.lang), file=sys.stderr)
+    Console(highlight=False, width=width).print(ListView(ctx.pack, progress, ctx.lang, current=current))
     return 0

@@ -130,29 +130,45 @@ class ListView:
         ]
 
     def _tasks(self, rows: list[TaskRow], max_width: int) -> Group:
+        """The task lines; in a narrow terminal the counts go first, then the lesson part of ids
+        (the lesson's header line above names it), and titles shrink only after that."""
         lang = self.lang
         widths = self._widths()
-        spare = max_width - (sum(widths) + 2 * (len(widths) - 1))
-        if spare < 0:  # narrow terminal: titles give way, status never does
-            widths[2] = max(widths[2] + spare, 8)
+        columns = list(range(len(widths)))
+        short_ids = False
+
+        def spare() -> int:
+            return max_width - (sum(widths[i] for i in columns) + 2 * (len(columns) - 1))
+
+        compact = False
+        if spare() < 0:
+            columns = [0, 1, 2, 3]
+        if spare() < 0:  # the status as its mark alone: ✓ · 🔒, and ▶ on the current task
+            compact = True
+            widths[3] = max(console_width(M.col_status(lang)), 5)
+        if spare() < 0:
+            short_ids = True
+            widths[1] = max([console_width(M.col_task(lang))] + [len(r.task.id) for r in self.rows])
+        if spare() < 0:
+            widths[2] = max(widths[2] + spare(), 12)
         header = ["#", M.col_task(lang), M.col_title(lang), M.col_status(lang), M.col_attempts(lang),
                   M.col_hints(lang), M.col_time(lang)]
-        lines = [_row([Text(h) for h in header], widths, style="dim")]
+        lines = [_row([Text(header[i]) for i in columns], [widths[i] for i in columns], columns, style="dim")]
         for row in rows:
             mark, style, word = _STATUS[row.status]
-            status = Text(f"{mark} {word(lang)}", style=style)
+            status = Text(mark if compact else f"{mark} {word(lang)}", style=style)
             if row.task_id == self.current:
-                status.append("  " + M.current(lang), style="bold cyan")
+                status.append(" ▶" if compact else "  " + M.current(lang), style="bold cyan")
             cells = [
                 Text(str(row.number), style="dim"),
-                Text(row.task_id, style="bold" if row.task_id == self.current else style),
+                Text(row.task.id if short_ids else row.task_id, style="bold" if row.task_id == self.current else style),
                 _fit(row.task.title.get(lang), widths[2], style),
                 status,
                 Text(str(row.attempts) if row.attempts else ""),
                 Text(str(row.hints_used) if row.hints_used else ""),
                 Text(format_seconds(row.seconds_to_first_pass, lang)),
             ]
-            lines.append(_row(cells, widths))
+            lines.append(_row([cells[i] for i in columns], [widths[i] for i in columns], columns))
         return Group(*lines)
 
 
@@ -166,17 +182,17 @@ def _fit(text: str, width: int, style: str) -> Text:
 _RIGHT = {0, 4, 5, 6}  # columns aligned right: the number, attempts, hints, time
 
 
-def _row(cells: list[Text], widths: list[int], style: str = "") -> Text:
+def _row(cells: list[Text], widths: list[int], columns: list[int], style: str = "") -> Text:
     """One fixed-width line; wide (CJK) characters count double, as a terminal shows them."""
     line = Text(style=style, no_wrap=True, overflow="ellipsis")
-    for i, (cell, width) in enumerate(zip(cells, widths)):
+    for i, (cell, width, column) in enumerate(zip(cells, widths, columns)):
         pad = " " * max(width - console_width(cell.plain), 0)
         if i:
             line.append("  ")
-        if i in _RIGHT:
+        if column in _RIGHT:
             line.append(pad)
         line.append_text(cell)
-        if i not in _RIGHT:
+        if column not in _RIGHT:
             line.append(pad)
     line.rstrip()
     return line

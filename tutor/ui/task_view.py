@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from rich.console import Console, ConsoleOptions, Group, RenderResult
-from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
@@ -32,6 +31,7 @@ from tutor.pack.models import (
     Task,
     TensorValues,
 )
+from tutor.ui.text import colon, markdown
 from tutor.ui.verdict_view import tidy_description
 from tutor.verdict import CaseInfo
 
@@ -244,11 +244,11 @@ class LessonIntro:
         lesson, lang = self.lesson, self.lang
         title = Text(lesson.title.get(lang), style="bold")
         if self.number is not None and self.total is not None:
-            title = Text(M.lesson_of(lang, n=self.number, total=self.total) + ": ", style="bold") + title
+            title = Text(M.lesson_of(lang, n=self.number, total=self.total) + colon(lang), style="bold") + title
         body = []
         intro = lesson.intro.get(lang)
         if intro:
-            body.append(Markdown(intro))
+            body.append(markdown(intro))
         summary = lesson.summary.get(lang)
         if summary and not intro:
             body.append(Text(summary, style="italic"))
@@ -299,7 +299,7 @@ class TaskView:
         yield Rule(self.heading(), align="left", style="cyan")
         prompt = task.prompt.get(lang)
         if prompt:
-            yield Markdown(prompt)
+            yield markdown(prompt)
             yield Text("")
         if not self.compact:
             yield from self._cases()
@@ -308,7 +308,7 @@ class TaskView:
                 for check in task.checks:
                     yield Text("  • " + describe_check(check, lang))
         if self.path is not None:
-            line = Text(M.your_file(lang) + ": ", style="bold")
+            line = Text(M.your_file(lang) + colon(lang), style="bold")
             line.append(display_path(self.path), style="bold magenta")
             yield line
             if not self.compact and self.edit_hint:
@@ -356,7 +356,7 @@ class TaskView:
 
 
 def _case_line(n: int, args: dict[str, str], lang: str) -> Text:
-    line = Text(f"  {M.case(lang, n=n)}: ", style="dim")
+    line = Text(f"  {M.case(lang, n=n)}{colon(lang)}", style="dim")
     for i, (name, desc) in enumerate(args.items()):
         if i:
             line.append(", ")

@@ -23,13 +23,13 @@ from typing import Any, Iterable, Sequence
 
 from rich.columns import Columns
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
 from tutor.i18n import Message
+from tutor.ui.text import colon, markdown
 from tutor.verdict import CaseInfo, CheckResult, Status, Verdict
 
 __all__ = [
@@ -274,7 +274,7 @@ class VerdictView:
         yield line
         summary = _text_of(getattr(self.task, "summary", None), lang)
         if summary:
-            yield Panel(Markdown(summary), title=M.learned(lang), title_align="left", border_style="green")
+            yield Panel(markdown(summary), title=M.learned(lang), title_align="left", border_style="green")
         if self.show_reference and self.task is not None and getattr(self.task, "solution", ""):
             yield ReferenceView(self.task, lang)
         if self.show_next:
@@ -328,7 +328,7 @@ class VerdictView:
             yield Text(M.hidden_note(lang, task=v.task, seed=v.seed), style="dim")
 
     def _checks_line(self, names: list[str]) -> Text:
-        line = Text(M.checks(self.lang) + ": ", style="bold")
+        line = Text(M.checks(self.lang) + colon(self.lang), style="bold")
         for i, name in enumerate(names):
             results = [c for c in self.verdict.checks if c.name == name]
             ok = all(c.passed for c in results)
