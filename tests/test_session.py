@@ -122,10 +122,13 @@ def test_intro_only_the_first_time(tmp_path):
 
 def test_enter_checks_failure_then_pass(tmp_path):
     ws, pack = make_workspace(tmp_path)
-    script = "\n"  # the starter: an error
+    script = "\n"  # the untouched starter: not graded, not counted
     code, out, grader = session(ws, pack, script + "q\n")
-    assert "NotImplementedError" in out
-    assert "Your code raised an error" in out
+    assert "Not started yet" in out and "NotImplementedError" not in out
+    assert grader.calls == [] and Progress.load(ws).get(TASK).attempts == 0
+    write(ws, "")
+    _, out, grader = session(ws, pack, "\nq\n")
+    assert "first-row.py is empty: write the function `solve` in it" in out and grader.calls == []
 
     write(ws, COPY)
     _, out, grader = session(ws, pack, "\nq\n")
@@ -133,14 +136,14 @@ def test_enter_checks_failure_then_pass(tmp_path):
     assert "shares storage with x" in out
     assert "it is a view" in out
     record = Progress.load(ws).get(TASK)
-    assert record.attempts == 2 and not record.passed and record.last_status == "failed"
+    assert record.attempts == 1 and not record.passed and record.last_status == "failed"
 
     write(ws, RIGHT)
     _, out, grader = session(ws, pack, "c\nq\n")
     assert grader.calls == [(TASK, RIGHT)]
     assert "Passed" in out
     record = Progress.load(ws).get(TASK)
-    assert record.passed and record.attempts == 3 and record.seconds_to_first_pass is not None
+    assert record.passed and record.attempts == 2 and record.seconds_to_first_pass is not None
 
 
 def test_hints_in_order_then_no_more(tmp_path):
@@ -164,7 +167,8 @@ def test_solution_and_next_only_after_a_pass(tmp_path):
     write(ws, RIGHT)
     _, out, _ = session(ws, pack, "\ns\nn\nq\n")
     assert "The reference solution, for comparison" in out
-    assert "Every task is done" in out  # the mini pack has one task
+    assert "Course complete: Mini pack" in out  # the mini pack has one task
+    assert "Lesson complete" not in out  # the course screen says it all
 
 
 def test_session_ends_when_everything_is_done(tmp_path):
@@ -199,6 +203,7 @@ def test_grader_exception_does_not_end_the_session(tmp_path):
             raise RuntimeError("worker died")
 
     ws, pack = make_workspace(tmp_path)
+    write(ws, COPY)
     code, out, _ = session(ws, pack, "\nh\nq\n", grader=Broken())
     assert code == 0
     assert "Could not check this task: worker died" in out
@@ -260,17 +265,51 @@ def test_chinese(tmp_path):
     assert "进度已保存" in out
 
 
-def test_damaged_progress_is_rebuilt_by_regrading(tmp_path):
+class Piped:
+    """A manual-mode session on a thread, fed line by line, its output read as it comes."""
+
+    def __init__(self, ws, pack, grader=None, lang: str = "en", **kwargs) -> None:
+        self.grader = grader or FakeGrader()
+        read_fd, self.write_fd = os.pipe()
+        self.out = io.StringIO()
+        console = Console(file=self.out, width=200, color_system=None)
+        self.result: list[int] = []
+        stdin = os.fdopen(read_fd, "r")
+        self.thread = threading.Thread(target=lambda: self.result.append(run_session(
+            ws, pack, self.grader, lang, console=console, interactive=False, stdin=stdin, **kwargs)), daemon=True)
+        self.thread.start()
+
+    def wait_for(self, text: str, timeout: float = 30) -> str:
+        deadline = time.time() + timeout
+        while text not in self.out.getvalue() and time.time() < deadline:
+            time.sleep(0.05)
+        assert text in self.out.getvalue(), self.out.getvalue()
+        return self.out.getvalue()
+
+    def send(self, line: str) -> None:
+        os.write(self.write_fd, line.encode() + b"\n")
+
+    def finish(self) -> str:
+        self.send("q")
+        os.close(self.write_fd)
+        self.thread.join(timeout=30)
+        assert self.result == [0]
+        return self.out.getvalue()
+
+
+def test_damaged_progress_is_rebuilt_in_the_background(tmp_path):
     ws, pack = make_workspace(tmp_path, two_lesson_pack(tmp_path))
     write(ws, RIGHT)
     ws.progress_file.write_text("{ not json")
-    _, out, grader = session(ws, pack, "q\n")
-    assert "damaged" in out
-    assert "Recovered 1 passed tasks" in out
-    assert [c[0] for c in grader.calls] == [TASK]  # starters are not re-graded
+    run = Piped(ws, pack)
+    out = run.wait_for("Recovered 1 passed tasks")
+    out = run.finish()
+    assert "damaged" in out and "in the background" in out
+    assert [c[0] for c in run.grader.calls] == [TASK]  # starters are not re-graded
     progress = Progress.load(ws)
     assert TASK in progress.done() and not progress.needs_rebuild
-    assert "more/first-row · First row" in out  # and the session opens after it
+    # The session opened at once, before the rebuild was done.
+    assert out.index("views/first-row · First row") < out.index("Recovered 1 passed tasks")
 
 
 def test_start_task_option(tmp_path):
@@ -415,11 +454,15 @@ def test_pty_keys_watch_and_terminal_restored(tmp_path):
     child = _drive(tmp_path)
     exercise = tmp_path / "exercises" / "views" / "first-row.py"
     try:
+        child.expect("Lesson 1 of 1")  # the intro first, on a screen of its own
+        child.expect("A view shares its base's storage")
+        child.expect("back to the task")
+        child.send("\r")
         child.expect("Return the first row of x as a view")
         child.expect("Watching")
         child.expect("quit")
-        child.send("c")  # check now: the starter raises
-        child.expect("Your code raised an error")
+        child.send("c")  # check now: the untouched starter is not graded
+        child.expect("Not started yet")
         child.expect("quit")
         time.sleep(0.3)
         _save(exercise, COPY)  # a save is checked without a key
@@ -458,7 +501,7 @@ def test_pty_keys_watch_and_terminal_restored(tmp_path):
         child.close(force=True)
     assert child.exitstatus == 0
     record = Progress.load(Workspace(tmp_path)).get(TASK)
-    assert record.passed and record.hints_used == 1 and record.attempts == 3
+    assert record.passed and record.hints_used == 1 and record.attempts == 2
 
 
 def test_pty_editor_key_suspends_and_resumes(tmp_path):
@@ -582,6 +625,8 @@ def test_terminal_full_loop(tmp_path):
     folder.mkdir()
     child = _spawn(folder)
     try:
+        child.expect("A view shares its base's storage")  # the lesson intro, on its own screen
+        child.send("\r")
         child.expect("Return the first row of x as a view")
         child.expect("quit")  # the footer: the loop is ready
         exercise = folder / "exercises" / "views" / "first-row.py"

@@ -78,6 +78,8 @@ DeviceOpt = typer.Option(Device.cpu, "--device", help=_h("Where learner code run
 SeedOpt = typer.Option(None, "--seed", help=_h("Replay: the seed of the hidden random cases.", "重现：隐藏随机用例的种子。"))
 OutputOpt = typer.Option(None, "--output", "-o", help=_h("Write the report to this file instead of standard output.", "把报告写入此文件，而不是标准输出。"))
 
+TaskArg = typer.Argument(None, help=_h("lesson-id/task-id (default: the current task)", "lesson-id/task-id（默认：当前练习）"))
+
 M_HINT = Message(en="Hint {n} of {total}:", zh="提示 {n}/{total}：")
 M_NO_HINTS = Message(en="No more hints for this task: you have seen all {total}.", zh="这道题的提示已经全部看过了（共 {total} 条）。")
 M_NO_SOLUTION = Message(
@@ -95,6 +97,9 @@ M_NO_FILE = Message(en="no such file: {path}", zh="文件不存在：{path}")
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
+    from tutor.ui.text import install_cjk_wrapping
+
+    install_cjk_wrapping()
     return Console(stderr=stderr, highlight=False)
 
 
@@ -125,15 +130,15 @@ def start(
     ctx = context.resolve(pack, lang and lang.value)
     workspace = ctx.workspace
     if workspace is None:
-        workspace = Workspace.create(Path.cwd(), ctx.pack, ctx.pack_source)
+        workspace = Workspace.create(Path.cwd(), ctx.pack, ctx.pack_source, ctx.lang)
     else:
-        workspace.write_missing_starters(ctx.pack)
+        workspace.write_missing_starters(ctx.pack, ctx.lang)
     from tutor.grading.start import open_grader
     from tutor.ui.session import run_session
 
-    with open_grader(device.value, 1, ctx.lang) as grader:
+    with workspace.session(ctx.lang), open_grader(device.value, 1, ctx.lang) as grader:
         code = run_session(workspace, ctx.pack, grader, ctx.lang, watch=False if manual else None,
-                           interactive=False if manual else None)
+                           interactive=False if manual else None, serve=True)
     raise typer.Exit(code)
 
 
@@ -147,8 +152,8 @@ def init(
     from tutor.workspace import Workspace
 
     ctx = context.resolve(pack, lang and lang.value)
-    workspace = ctx.workspace or Workspace.create(Path.cwd(), ctx.pack, ctx.pack_source)
-    workspace.write_missing_starters(ctx.pack)
+    workspace = ctx.workspace or Workspace.create(Path.cwd(), ctx.pack, ctx.pack_source, ctx.lang)
+    workspace.write_missing_starters(ctx.pack, ctx.lang)
     if ci is not None:
         from tutor.integrations import github_workflow
 
@@ -179,7 +184,7 @@ def show(task: str, pack: Optional[Path] = PackOpt, lang: Optional[Lang] = LangO
 
 @app.command(help=_h("Grade one task once and print the verdict. Exit 0 when it passed, 1 when not.", "评分一个练习并显示结果。通过时退出码为 0，否则为 1。"))
 def check(
-    task: Optional[str] = typer.Argument(None, help=_h("lesson-id/task-id (default: the current task)", "lesson-id/task-id（默认：当前练习）")),
+    task: Optional[str] = TaskArg,
     file: Optional[Path] = typer.Option(None, "--file", help=_h("Grade this file instead of the exercise file.", "评分此文件，而不是练习文件。")),
     pack: Optional[Path] = PackOpt,
     device: Device = DeviceOpt,
@@ -193,12 +198,7 @@ def check(
 
     ctx = context.resolve(pack, lang and lang.value)
     progress = Progress.load(ctx.workspace, ctx.lang) if ctx.workspace else None
-    if task is None:
-        if progress is None:
-            ctx.require_workspace()
-        task = progress.current_task(ctx.pack.task_ids()) if progress else None
-        if task is None:
-            raise UserError(M_ALL_DONE(ctx.lang))
+    task = task or _current_task(ctx)
     lesson, task_model = ctx.task(task)
     if file is not None:
         if not file.is_file():
@@ -206,10 +206,18 @@ def check(
         path = file
     else:
         path = ctx.require_workspace().exercise_path(task)
-    from tutor.grading.start import open_grader
+        if format is CheckFormat.text and output is None and _not_started(task_model, path, ctx.lang):
+            raise typer.Exit(1)
+    verdict = None
+    if ctx.workspace is not None:
+        from tutor.ui.remote import ask
 
-    with open_grader(device.value, 1, ctx.lang) as grader:
-        verdict = grader.grade(ctx.pack, task, path, seed=seed)
+        verdict = ask(ctx.workspace, task, file, seed=seed, lang=ctx.lang, device=device.value)
+    if verdict is None:
+        from tutor.grading.start import open_grader
+
+        with open_grader(device.value, 1, ctx.lang) as grader:
+            verdict = grader.grade(ctx.pack, task, path, seed=seed)
     if progress is not None and file is None:
         progress.record_attempt(task, verdict.status.value)
     if format is CheckFormat.json:
@@ -238,44 +246,82 @@ def _single(verdict: Any, path: Path) -> Any:
     return WorkspaceResult(str(path), [verdict])
 
 
+def _current_task(ctx: Any) -> str:
+    """The task ``tutor check``, ``hint`` and ``solution`` mean without one: the first not passed."""
+    from tutor.workspace import Progress
+
+    progress = Progress.load(ctx.require_workspace(), ctx.lang)
+    task = progress.current_task(ctx.pack.task_ids())
+    if task is None:
+        raise UserError(M_ALL_DONE(ctx.lang))
+    return task
+
+
+def _not_started(task_model: Any, path: Path, lang: str) -> bool:
+    """Say so in a line, rather than grade, when the file is still the starter, empty or unreadable."""
+    from tutor.ui.session import M as session_text
+    from tutor.ui.task_view import display_path
+    from tutor.workspace.starters import starter_state
+
+    try:
+        content = path.read_bytes()
+    except OSError:
+        return False  # the grader says the file is missing
+    state, why = starter_state(task_model, content)
+    shown = display_path(path)
+    if state == "starter":
+        print(session_text.not_started(lang, path=shown))
+    elif state == "empty":
+        print(session_text.empty(lang, path=shown, entry=task_model.entry))
+    elif state == "undecodable" and why is not None:
+        print(session_text.undecodable(lang, path=shown, line=why.line, column=why.column, encoding=why.encoding))
+    return state != "code"
+
+
 @app.command(help=_h("The next hint for a task (each call shows one more).", "显示练习的下一条提示（每次多显示一条）。"))
-def hint(task: str, pack: Optional[Path] = PackOpt, lang: Optional[Lang] = LangOpt) -> None:
+def hint(task: Optional[str] = TaskArg, pack: Optional[Path] = PackOpt, lang: Optional[Lang] = LangOpt) -> None:
     from tutor import context
     from tutor.workspace import Progress
 
     ctx = context.resolve(pack, lang and lang.value)
+    task = task or _current_task(ctx)
     _, task_model = ctx.task(task)
     hints = task_model.hints
-    if ctx.workspace is not None:
-        n = Progress.load(ctx.workspace, ctx.lang).record_hint(task)
-    else:
-        n = 1
-    if not hints or n > len(hints):
-        print(M_NO_HINTS(ctx.lang, total=len(hints)))
-        for i, text in enumerate(hints, 1):
-            print(f"{i}. {text.get(ctx.lang)}")
-        return
-    from rich.markdown import Markdown
+    from tutor.ui.text import markdown
 
     console = _console()
+    used = Progress.load(ctx.workspace, ctx.lang).get(task).hints_used if ctx.workspace else 0
+    if not hints or used >= len(hints):
+        console.print(M_NO_HINTS(ctx.lang, total=len(hints)))
+        for i, text in enumerate(hints, 1):
+            console.print(markdown(f"{i}. {text.get(ctx.lang)}"))
+        return
+    n = Progress.load(ctx.workspace, ctx.lang).record_hint(task) if ctx.workspace else 1
     console.print(M_HINT(ctx.lang, n=n, total=len(hints)))
-    console.print(Markdown(hints[n - 1].get(ctx.lang)))
+    console.print(markdown(hints[n - 1].get(ctx.lang)))
 
 
 @app.command(help=_h("The reference solution, only once the task has passed.", "显示参考答案（仅在通过后）。"))
-def solution(task: str, pack: Optional[Path] = PackOpt, lang: Optional[Lang] = LangOpt) -> None:
+def solution(task: Optional[str] = TaskArg, pack: Optional[Path] = PackOpt, lang: Optional[Lang] = LangOpt) -> None:
     from tutor import context
     from tutor.workspace import Progress
 
     ctx = context.resolve(pack, lang and lang.value)
-    _, task_model = ctx.task(task)
     progress = Progress.load(ctx.require_workspace(), ctx.lang)
+    task = task or _latest_passed(ctx, progress)
+    _, task_model = ctx.task(task)
     if not progress.get(task).passed:
         print(M_NO_SOLUTION(ctx.lang, task=task), file=sys.stderr)
         raise typer.Exit(1)
     from tutor.ui.verdict_view import ReferenceView
 
     _console().print(ReferenceView(task_model, ctx.lang))
+
+
+def _latest_passed(ctx: Any, progress: Any) -> str:
+    """``tutor solution`` alone: the task passed last (the one just solved), else the current one."""
+    passed = [(record.passed_at or "", task) for task, record in progress.tasks.items() if record.passed]
+    return max(passed)[1] if passed else _current_task(ctx)
 
 
 @app.command(help=_h("Put the starter back; the old file is kept beside it.", "恢复初始代码；旧文件保留在旁边。"))
@@ -285,7 +331,9 @@ def reset(task: str, pack: Optional[Path] = PackOpt, lang: Optional[Lang] = Lang
     ctx = context.resolve(pack, lang and lang.value)
     _, task_model = ctx.task(task)
     workspace = ctx.require_workspace()
-    backup = workspace.reset(task, task_model.starter)
+    from tutor.workspace.starters import starter_text
+
+    backup = workspace.reset(task, starter_text(task_model, ctx.lang))
     print(M_RESET(ctx.lang, path=workspace.exercise_path(task)))
     if backup is not None:
         print(M_RESET_KEPT(ctx.lang, backup=backup))
