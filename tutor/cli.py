@@ -16,15 +16,20 @@ from typing import Any, Optional
 import typer
 
 try:  # typer >= 0.26 carries its own copy of click
+    from typer._click import core as click_core
     from typer._click import exceptions as click_errors
 except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import core as click_core  # type: ignore[no-redef]
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from tutor.errors import UserError, report
 from tutor.i18n import Message, resolve_lang
+from tutor.ui import click_text
 
-# Help is shown before --lang is parsed, so it follows TUTOR_LANG or the locale.
+# Help is shown before --lang is parsed, so it follows TUTOR_LANG or the locale;
+# click's own words (Usage, Options, errors) go through the same catalog.
 HELP_LANG = resolve_lang()
+click_text.install(HELP_LANG, click_core.Context)
 
 
 def _h(en: str, zh: str) -> str:
@@ -486,12 +491,12 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:
         sys.exit(report(exc))
     except click_errors.UsageError as exc:
-        message = exc.format_message()
+        message = click_text.translate_error(exc.format_message(), HELP_LANG)
         where = f" {exc.ctx.command_path}" if exc.ctx else ""
         print(f"tutor{where[6:] if where.startswith(' tutor') else where}: {message}", file=sys.stderr)
         sys.exit(2)
     except click_errors.ClickException as exc:
-        print(f"tutor: {exc.format_message()}", file=sys.stderr)
+        print(f"tutor: {click_text.translate_error(exc.format_message(), HELP_LANG)}", file=sys.stderr)
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
