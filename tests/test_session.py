@@ -438,7 +438,7 @@ sys.exit(code)
 """
 
 
-def _drive(folder: Path, **env_extra: str):
+def _drive(folder: Path, dims: tuple[int, int] = (60, 120), **env_extra: str):
     pexpect = pytest.importorskip("pexpect")
     env = dict(os.environ, TERM="xterm", **env_extra)
     for name in ("EDITOR", "VISUAL"):
@@ -446,7 +446,7 @@ def _drive(folder: Path, **env_extra: str):
             env.pop(name, None)
     code = DRIVER.format(tests=str(Path(__file__).parent))
     return pexpect.spawn(sys.executable, ["-c", code], cwd=str(folder), env=env, encoding="utf-8",
-                         timeout=30, dimensions=(60, 120))
+                         timeout=60, dimensions=dims)
 
 
 def test_pty_keys_watch_and_terminal_restored(tmp_path):
@@ -502,6 +502,35 @@ def test_pty_keys_watch_and_terminal_restored(tmp_path):
     assert child.exitstatus == 0
     record = Progress.load(Workspace(tmp_path)).get(TASK)
     assert record.passed and record.hints_used == 1 and record.attempts == 2
+
+
+def test_pty_page_fits_the_terminal_redrawn_in_place_and_paged(tmp_path):
+    """In a 14-row terminal: every redraw starts at the top-left and never scrolls; long pages page."""
+    pexpect = pytest.importorskip("pexpect")
+    rows = 14
+    child = _drive(tmp_path, dims=(rows, 80))
+    child.logfile_read = seen = io.StringIO()
+    try:
+        child.expect("back to the task")
+        child.send("\r")
+        child.expect("First row")  # the task's heading at the top
+        child.expect("more lines: space")  # cases and checks do not fit in 14 rows
+        child.send(" ")
+        child.expect("Your file")  # the next page
+        for key in "hhl":
+            child.send(key)
+            child.expect("quit|Enter to go back")
+        child.send("\x1b")
+        child.expect("quit")
+        child.send("q")
+        child.expect("TERMINAL RESTORED")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    pages = seen.getvalue().split("\x1b[H")[1:-1]  # each redraw, up to the next; the last one ends with the goodbye
+    assert len(pages) >= 5
+    for page in pages:
+        assert page.count("\n") <= rows - 1  # nothing scrolled into the scrollback
 
 
 def test_pty_editor_key_suspends_and_resumes(tmp_path):

@@ -443,3 +443,41 @@ def test_ui_never_imports_torch():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------- CJK text, milestones
+
+
+def test_markdown_soft_breaks_between_cjk_characters_join_without_a_space():
+    from tutor.ui.text import markdown
+
+    out = render(markdown("视图与原张量\n共享存储。English\nwords stay apart."), width=100)
+    assert "视图与原张量共享存储。English words stay apart." in out
+
+
+def test_cjk_lines_break_between_characters_not_before_the_run():
+    from tutor.ui.text import install_cjk_wrapping
+
+    install_cjk_wrapping()
+    text = "用 torch.tensor 创建很长的中文句子没有空格应该在任意汉字之间换行，好。"
+    lines = render(__import__("rich.text", fromlist=["Text"]).Text(text), width=30).splitlines()
+    assert lines[0].startswith("用 torch.tensor 创建很长")  # filled, not broken before the Chinese run
+    assert not any(line.startswith(("，", "。")) for line in lines)  # closing punctuation never leads
+
+
+def test_full_width_colon_in_chinese():
+    pack = load_pack(MINI)
+    lesson = pack.lessons[0]
+    out = render(TaskView(lesson, lesson.tasks[0], "zh", path="exercises/views/first-row.py"))
+    assert "你的文件：exercises" in out and "你的文件: " not in out
+
+
+@pytest.mark.parametrize("lang, words", [("en", ["Lesson complete: Views and storage", "First row"]),
+                                          ("zh", ["本课完成：视图与存储", "第一行"])])
+def test_lesson_complete_lists_what_each_task_taught(lang, words):
+    from tutor.ui.milestones import LessonComplete
+
+    pack = load_pack(MINI)
+    out = render(LessonComplete(pack.lessons[0], lang))
+    for word in words:
+        assert word in out

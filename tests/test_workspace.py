@@ -423,3 +423,40 @@ def test_two_processes_at_once_lose_nothing(ws):
     progress = Progress.load(ws)
     assert progress.get(TASK).attempts == 400
     assert progress.get("views/a").hints_used == 20 and progress.get("views/b").hints_used == 20
+
+
+def test_chinese_workspace_gets_chinese_docstrings_and_knows_its_starters(tmp_path):
+    from tutor.workspace.starters import starter_state
+
+    pack = load_pack(Path(__file__).parent / "packs" / "mini")
+    ws = Workspace.create(tmp_path / "ws", pack, "mini", lang="zh")
+    path = ws.exercise_path("views/first-row")
+    text = path.read_text(encoding="utf-8")
+    assert '"""以视图的形式返回 x 的第一行。"""' in text and "raise NotImplementedError" in text
+    task = pack.lessons[0].tasks[0]
+    assert starter_state(task, text.encode())[0] == "starter"
+    assert starter_state(task, task.starter.encode())[0] == "starter"  # the English one too
+    assert starter_state(task, b"\n \n")[0] == "empty"
+    assert starter_state(task, b"def solve(x):\n    return x[0]\n")[0] == "code"
+
+
+def test_one_session_per_workspace(tmp_path):
+    pack = load_pack(Path(__file__).parent / "packs" / "mini")
+    ws = Workspace.create(tmp_path / "ws", pack, "mini")
+    errors: list[Exception] = []
+
+    def second() -> None:  # another open of the lock, as another process would make
+        try:
+            with ws.session():
+                pass
+        except WorkspaceError as exc:
+            errors.append(exc)
+
+    with ws.session():
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=30)
+    assert len(errors) == 1 and "already running" in str(errors[0])
+    errors.clear()
+    second()  # released on the way out
+    assert errors == []
