@@ -242,3 +242,85 @@ def test_duplicate_ids_and_unranged_dims_are_located_at_their_node(tmp_path, cap
     assert lines[0].startswith(f"{path}:{line_of(path, '{x: {shape: [n]}}')}:") and "without a range" in lines[0]
     assert lines[1].startswith(f"{path}:{line_of(path, '- id: same', 2)}:") and "appears twice" in lines[1]
     assert len(lines) == 2, err
+
+
+# ---------------------------------------------------------------- item 6: student packs with public tests
+
+VIEWS = HEAD + """\
+  - id: first-row
+    title: First row
+    starter: "def solve(x):\\n    raise NotImplementedError\\n"
+    solution: |
+      def solve(x):
+          x.mul_(2)
+          return x[0]
+    cases:
+      - {x: {values: [[1.0, 2.0], [3.0, 4.0]]}}
+      - {x: {shape: [n, 3], requires_grad: false}, dims: {n: 2}}
+    random_cases: 3
+    dims: {n: [1, 4]}
+    checks: [result, aliasing, mutation]
+  - id: grad
+    title: Grad
+    starter: "def solve(w):\\n    raise NotImplementedError\\n"
+    solution: "def solve(w):\\n    return (w * w).sum()\\n"
+    cases: [{w: {shape: [3], requires_grad: true}}]
+    checks: [result, {backward: [w]}]
+"""
+
+
+def test_student_pack_checks_the_fixed_cases_locally(tmp_path, capsys):
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "pack.yaml").write_text('format: 1\nid: p\ntitle: P\nversion: "1"\n', encoding="utf-8")
+    (full / "l.yaml").write_text(textwrap.dedent(VIEWS), encoding="utf-8")
+    student = tmp_path / "student"
+    code, _, err = run_cli(capsys, "lesson", "export", "--student", student, "--pack", full)
+    assert code == 0, err
+    data = sorted(p.relative_to(student).as_posix() for p in (student / "public").rglob("*"))
+    assert data == ["public/index.json", "public/l", "public/l/first-row.bin", "public/l/first-row.json",
+                    "public/l/grad.bin", "public/l/grad.json"]
+    assert "mul_" not in _text(student)  # data only, no code
+
+    answers = tmp_path / "answers"
+    answers.mkdir()
+
+    def check(task: str, code_text: str) -> tuple[int, dict]:
+        file = answers / f"{task}.py"
+        file.write_text(code_text, encoding="utf-8")
+        code, out, err = run_cli(capsys, "check", f"l/{task}", "--pack", student, "--file", file, "--format", "json")
+        assert code in (0, 1), err
+        return code, json.loads(out)
+
+    code, verdict = check("first-row", "def solve(x):\n    x.mul_(2)\n    return x[0]\n")
+    assert code == 0 and len(verdict["cases"]) == 2, verdict
+    assert any("hidden case" in note and "3" in note for note in verdict["notes"]), verdict
+    failing = {
+        "def solve(x):\n    x.mul_(2)\n    return x[0].clone()\n": "aliasing",  # a copy, not a view
+        "def solve(x):\n    return x[0] * 2\n": "mutation",  # x is left unchanged
+        "def solve(x):\n    x.mul_(2)\n    return x[1]\n": "result",
+    }
+    for answer, check_name in failing.items():
+        code, verdict = check("first-row", answer)
+        assert code == 1 and check_name in {c["name"] for c in verdict["checks"] if not c["passed"]}, (answer, verdict)
+    assert check("grad", "def solve(w):\n    return (w ** 2).sum()\n")[0] == 0
+    code, verdict = check("grad", "def solve(w):\n    return (w * w.detach()).sum()\n")
+    assert code == 1 and "backward" in {c["name"] for c in verdict["checks"] if not c["passed"]}
+
+    # Stale public results are a located error, not a wrong verdict.
+    lesson_file = student / "l.yaml"
+    lesson_file.write_text(lesson_file.read_text().replace("checks: [result, aliasing, mutation]", "checks: [result]"))
+    file = answers / "first-row.py"
+    code, _, err = run_cli(capsys, "check", "l/first-row", "--pack", student, "--file", file)
+    assert code == 2 and "export the student pack again" in err and f"{lesson_file}:" in err
+
+    # tutor grade refuses a student pack: the full pack is the authority.
+    from tutor.workspace import Workspace
+
+    ws = Workspace.create(tmp_path / "ws", load_pack(student), str(student))
+    code, _, err = run_cli(capsys, "grade", ws.root, "--pack", student)
+    assert code == 2 and "student pack" in err
+
+
+def _text(root: Path) -> str:
+    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in root.rglob("*") if p.is_file())

@@ -32,6 +32,12 @@ M_FS_LAYER = Message(
 )
 
 
+M_STUDENT_PACK = Message(
+    en="{path} is a student pack (it has no references and no hidden cases); grade with the full pack: --pack FULL",
+    zh="{path} 是学生版课程包（没有参考答案，也没有隐藏用例）；请用完整课程包评分：--pack FULL",
+)
+
+
 def _pack_for(workspace: Workspace, explicit: Pack | None, loaded: dict[Path, Pack] | None = None) -> Pack:
     """The pack to grade ``workspace`` with; ``loaded`` shares packs between workspaces."""
     if explicit is not None:
@@ -72,6 +78,9 @@ def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: 
     bar = _progress(fmt, output)
     packs: dict[Path, Pack] = {}  # a class usually shares one pack: load it once
     ws_packs = [_pack_for(ws, explicit, packs) for ws in workspaces]
+    for ws_pack in ws_packs:
+        if ws_pack.student:  # its references are stubs; only the full pack grades hidden cases
+            raise UserError(M_STUDENT_PACK(language, path=ws_pack.root))
     with open_grader(device, jobs, language) as grader:
         if not grader.layers().get("landlock", "").startswith("active"):
             print(M_FS_LAYER(language), file=sys.stderr)

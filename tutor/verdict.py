@@ -89,6 +89,8 @@ class Verdict:
     pack: PackRef | None = None
     versions: dict[str, str] = field(default_factory=dict)
     layers: list[str] = field(default_factory=list)
+    # Lines for the learner beside the verdict (e.g. a student pack's hidden cases are graded by the course).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:

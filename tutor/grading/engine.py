@@ -33,6 +33,7 @@ from tutor.grading import feedback, refusal
 from tutor.grading.compare import tensor_paths
 from tutor.grading.inputs import CaseError, CaseInputs, make_cases
 from tutor.grading.pool import Pool, RunResult
+from tutor.grading import public
 from tutor.grading.reference import TORCH_STATE, Reference
 from tutor.i18n import Message
 from tutor.jail import frames, wire
@@ -214,6 +215,8 @@ class Grader:
 
         cases, ref_runs, doc, blob = self._prepare(pack, task_id, task, seed)
         verdict.cases = [CaseInfo(c.index, c.hidden, c.described) for c in cases]
+        if pack.student:
+            verdict.notes.append(public.M_HIDDEN_BY_COURSE(lang, n=task.random_cases))
         job = {
             "source": source,
             "filename": str(path.resolve()),
@@ -250,17 +253,16 @@ class Grader:
             if key in self._prepared:
                 self._prepared.move_to_end(key)
                 return self._prepared[key]
-            reference = self._reference(pack, task_id, task)
             backward = list(task.check("backward").options) if task.check("backward") else []
-            try:
-                cases = make_cases(task_id, task, seed, self.device)
-            except CaseError as exc:
-                raise PackError([Problem(pack.locate(task_id, *exc.path), str(exc))]) from None
-            ref_runs, upstreams = [], []
-            for case in cases:
-                run, upstream = reference.run(_copy(case.args, self.device), case.index, backward, case.seed)
-                ref_runs.append(run)
-                upstreams.append(upstream)
+            if pack.student:  # no references here: the results they gave on the fixed cases
+                cases, ref_runs, upstreams = public.read(pack.root, task_id, task, self.device, pack.locate(task_id))
+            else:
+                reference = self._reference(pack, task_id, task)
+                try:
+                    cases = make_cases(task_id, task, seed, self.device)
+                except CaseError as exc:
+                    raise PackError([Problem(pack.locate(task_id, *exc.path), str(exc))]) from None
+                ref_runs, upstreams = reference.run_cases(cases, backward, self.device)
             payload = {"cases": [{"args": c.args, "backward": backward, "upstream": u} for c, u in zip(cases, upstreams)]}
             doc, blob = wire.encode(payload)
             self._prepared[key] = (cases, ref_runs, doc, blob)
@@ -403,12 +405,6 @@ def _trace_suspicious(run: Run, ctx: CaseContext) -> bool:
         return False
     inputs = {t.untyped_storage().data_ptr() for _, v in run.inputs.items() for _, t in tensor_paths(v, "")}
     return any(t.untyped_storage().data_ptr() not in inputs for _, t in results)
-
-
-def _copy(args: dict[str, Any], device: str) -> dict[str, Any]:
-    """An independent copy of the inputs, storage sharing and layout included."""
-    doc, blob = wire.encode(args)
-    return wire.decode(doc, blob, device=device)
 
 
 def _case_args(case: CaseInputs) -> str:

@@ -17,6 +17,7 @@ import torch
 from tutor.checks import Run
 from tutor.errors import PackError, Problem
 from tutor.grading.inputs import derive_seed
+from tutor.jail import wire
 from tutor.jail.harness import input_grads, run_backward, tensors_in
 
 # Inputs, references and upstream gradients touch torch's global state
@@ -37,6 +38,12 @@ def torch_state_guard() -> Iterator[None]:
         torch.random.set_rng_state(rng)
 
 
+def copy_inputs(args: dict[str, Any], device: str) -> dict[str, Any]:
+    """An independent copy of the inputs, storage sharing and layout included."""
+    doc, blob = wire.encode(args)
+    return wire.decode(doc, blob, device=device)
+
+
 class Reference:
     """A task's solution, compiled once per grader."""
 
@@ -53,6 +60,15 @@ class Reference:
         self.func: Callable[..., Any] = namespace[entry]
         self.task_id = task_id
         self.where = where
+
+    def run_cases(self, cases: list[Any], backward: list[str], device: str) -> tuple[list[Run], list[list[Any]]]:
+        """Run every case (``CaseInputs``) on its own copy of the inputs: the runs and upstream gradients."""
+        runs, upstreams = [], []
+        for case in cases:
+            run, upstream = self.run(copy_inputs(case.args, device), case.index, backward, case.seed)
+            runs.append(run)
+            upstreams.append(upstream)
+        return runs, upstreams
 
     def run(self, args: dict[str, Any], case_index: int, backward: list[str], case_seed: int) -> tuple[Run, list[Any]]:
         """Call the reference; returns its Run and the upstream gradients drawn for backward."""

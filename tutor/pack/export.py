@@ -14,13 +14,17 @@ What the student pack holds:
   whose functions are stubs too. The pack's own ``checks/`` folder is left
   out: custom checks are trusted code and may hold the answers.
 
+- ``public/``: each reference's results on its task's fixed cases (values,
+  inputs after the call, gradients, storage sharing) as data, no code
+  (``tutor.grading.public``). ``tutor check`` with the student pack grades
+  the fixed cases against them and says the hidden cases are graded by the
+  course.
+
 Why a stub and not no ``solution`` at all: the lesson format requires the
 field, and every learner command (``tutor start --pack``, ``list``, ``show``,
 ``hint``) loads the pack through the same models. With the stub the student
-pack loads everywhere and makes workspaces; it does not grade (the stub
-reference raises, which ``tutor check`` reports as a broken pack), which is
-the point: grading is done with the instructor's full pack
-(``tutor grade WS --pack FULL``).
+pack loads everywhere and makes workspaces; final grading is done with the
+instructor's full pack (``tutor grade WS --pack FULL``; it refuses a student pack).
 """
 
 from __future__ import annotations
@@ -85,7 +89,32 @@ def export_student(pack: Path | None, out: Path) -> Path:
     for path, text in outputs.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="\n")
+    _write_public(loaded, out)
     return out
+
+
+def _write_public(pack: Pack, out: Path) -> None:
+    """The references' results on every fixed case, as data (``tutor.grading.public``), for local checks."""
+    from tutor.grading import public
+    from tutor.grading.inputs import CaseError
+    from tutor.grading.reference import TORCH_STATE, Reference
+    from tutor.errors import PackError, Problem
+
+    ids = []
+    with TORCH_STATE:
+        for lesson, task in pack.tasks():
+            task_id = f"{lesson.id}/{task.id}"
+            try:
+                cases = public.fixed_cases(task_id, task, "cpu")
+            except CaseError as exc:
+                raise PackError([Problem(pack.locate(task_id, *exc.path), str(exc))]) from None
+            reference = Reference(task_id, task.solution, task.entry, pack.locate(task_id, "solution"),
+                                  preamble=pack.preamble(task_id))
+            backward = list(task.check("backward").options) if task.check("backward") else []
+            runs, upstreams = reference.run_cases(cases, backward, "cpu")
+            public.write(task_id, task, cases, runs, upstreams, out)
+            ids.append(task_id)
+    public.write_index(out, ids)
 
 
 # ---------------------------------------------------------------- lesson files

@@ -23,6 +23,9 @@ from tutor.pack.builtin import builtin_course  # noqa: F401 - where callers look
 from tutor.pack.models import Lesson, PackMeta, Task
 
 PACK_FILE = "pack.yaml"
+# A student pack (``tutor lesson export --student``) holds the references' results on
+# the fixed cases instead of the references; this file marks one (tutor.grading.public).
+STUDENT_INDEX = Path("public") / "index.json"
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,11 @@ class Pack:
     @property
     def version(self) -> str:
         return self.meta.version
+
+    @property
+    def student(self) -> bool:
+        """A student pack: stub references, and stored public results for the fixed cases."""
+        return (self.root / STUDENT_INDEX).is_file() and self.root.is_dir()
 
     @property
     def checks_dir(self) -> Path:

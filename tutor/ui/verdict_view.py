@@ -260,6 +260,8 @@ class VerdictView:
             yield from self._error()
         else:
             yield from self._stopped(status)
+        for note in v.notes:
+            yield Text(note, style="yellow")
         yield from self._output()
 
     # ------------------------------------------------------------ pass
