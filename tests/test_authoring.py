@@ -324,3 +324,78 @@ def test_student_pack_checks_the_fixed_cases_locally(tmp_path, capsys):
 
 def _text(root: Path) -> str:
     return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in root.rglob("*") if p.is_file())
+
+
+# ---------------------------------------------------------------- items 4 and 5: custom options and scope, preamble, default_checks
+
+SHARED = """\
+format: 1
+id: puzzles
+title: Puzzles
+preamble: |
+  def where(q, a, b):
+      "Use this function to replace an if-statement."
+      return (q * a) + (~q) * b
+default_checks:
+  - {forbid: [torch.sum]}
+  - {custom: {check: "checks.style:width", options: {columns: 40}, scope: task, rule: true}}
+tasks:
+  - id: relu
+    title: ReLU
+    starter: |
+      def solve(a):
+          raise NotImplementedError
+    solution: |
+      def solve(a):
+          return where(a > 0, a, 0 * a)
+    cases:
+      - {a: {shape: [n]}}
+      - {a: {shape: [n]}}
+    dims: {n: [1, 5]}
+    checks: [result, {forbid: [torch.relu]}]
+    feedback:
+      forbid: "Build it from where."
+"""
+STYLE = '''\
+CALLS = []
+
+
+def width(ctx, options):
+    CALLS.append(ctx.case)
+    too_wide = [i for i, line in enumerate(ctx.source.splitlines(), 1) if len(line) > options["columns"]]
+    return f"line {too_wide[0]} is wider than {options['columns']} columns" if too_wide else None
+'''
+
+
+def test_preamble_default_checks_and_task_scoped_custom_checks(tmp_path, capsys):
+    pack = tmp_path / "pack"
+    (pack / "checks").mkdir(parents=True)
+    (pack / "pack.yaml").write_text('format: 1\nid: p\ntitle: P\nversion: "1"\npreamble: "import torch\\n"\n', encoding="utf-8")
+    (pack / "puzzles.yaml").write_text(SHARED, encoding="utf-8")
+    (pack / "checks" / "style.py").write_text(STYLE, encoding="utf-8")
+    code, out, err = run_cli(capsys, "lesson", "validate", pack)
+    assert code == 0, err
+    loaded = load_pack(pack)
+    (_, task), = loaded.tasks()
+    assert [c.kind for c in task.checks] == ["result", "forbid", "custom"]
+    assert task.check("forbid").options == ["torch.sum", "torch.relu"]
+    assert task.starter.startswith("# ==== course helpers") and "def where(q, a, b):" in task.starter
+    assert task.starter.index("import torch") < task.starter.index("def where")
+
+    def check(text: str) -> dict:
+        file = tmp_path / "answer.py"
+        file.write_text(text, encoding="utf-8")
+        code, out, err = run_cli(capsys, "check", "puzzles/relu", "--pack", pack, "--file", file, "--format", "json")
+        assert code in (0, 1), err
+        return json.loads(out)
+
+    starter = task.starter.replace("raise NotImplementedError", "return where(a > 0, a, 0 * a)")
+    # The learner's copy of the helpers is ignored: the course's own runs (read-only).
+    tampered = starter.replace("return (q * a) + (~q) * b", "return a")
+    for text in (starter, tampered):
+        verdict = check(text)
+        assert verdict["status"] == "passed", [c for c in verdict["checks"] if not c["passed"]]
+    customs = [c for c in check(starter.replace("0 * a)", "0 * a)  # far too wide a line")) ["checks"] if c["name"] == "custom"]
+    assert len(customs) == 1 and customs[0]["case"] is None and "wider than 40" in customs[0]["message"]
+    verdict = check(starter.replace("where(a > 0, a, 0 * a)", "torch.relu(a)"))
+    assert verdict["status"] == "failed" and "Build it from where." in json.dumps(verdict)

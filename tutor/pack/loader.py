@@ -82,6 +82,14 @@ class Pack:
         marks, base = self.task_marks[full_id]
         return marks.at(base + tuple(field_path))
 
+    def locate_check(self, full_id: str, index: int) -> Location:
+        """Where a task's check is written: in the task, else (merged from the lesson) at ``default_checks``."""
+        marks, base = self.task_marks[full_id]
+        path = base + ("checks", index)
+        if path not in marks.values and ("default_checks",) in marks.values:
+            return marks.at(("default_checks",))
+        return marks.at(path)
+
     def locate_lesson(self, lesson_id: str, *field_path: Any) -> Location:
         """Where in the YAML a lesson's field (``default_checks``, ``preamble``) is written."""
         return self.lesson_marks[lesson_id].at(tuple(field_path))
