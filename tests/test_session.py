@@ -642,9 +642,10 @@ def _spawn(folder: Path, *args: str, timeout: float = 60):
     return child
 
 
-def _save(path: Path, text: str) -> None:
+def _save(path: Path, text: str | bytes) -> None:
+    """Save as an editor does: a temp file renamed over the exercise."""
     tmp = path.with_name("." + path.name + ".tmp-save")
-    tmp.write_text(text)
+    tmp.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     os.replace(tmp, path)
 
 

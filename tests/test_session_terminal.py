@@ -118,15 +118,15 @@ def test_terminal_chinese_encodings_intro_again_and_hints(tmp_path):
         child.expect("还没有开始")  # the untouched starter
         # A file Python runs must be graded: a BOM, then a GBK coding line.
         time.sleep(0.5)
-        _save_bytes(exercise, codecs.BOM_UTF8 + RIGHT.encode())
+        _save(exercise, codecs.BOM_UTF8 + RIGHT.encode())
         child.expect("通过")
         child.expect("退出")
         gbk = "# -*- coding: gbk -*-\n# 取第一行\ndef solve(x):\n    return x[0]\n"
-        _save_bytes(exercise, gbk.encode("gbk"))
+        _save(exercise, gbk.encode("gbk"))
         child.expect("你的文件")  # redrawn for the new content
         child.expect("通过")
         # A byte that is not text: a line and a column, no traceback.
-        _save_bytes(exercise, b"def solve(x):\n    return x[0]  # \xff\n")
+        _save(exercise, b"def solve(x):\n    return x[0]  # \xff\n")
         child.expect(r"first-row\.py:2:\d+")
         child.expect("UTF-8")
         # `i` shows the intro again; Enter goes back to the task.
@@ -146,12 +146,6 @@ def test_terminal_chinese_encodings_intro_again_and_hints(tmp_path):
         child.close(force=True)
     record = json.loads((folder / ".tutor" / "progress.json").read_text())["tasks"][TASK]
     assert record["hints_used"] == 1 and record["passed"]
-
-
-def _save_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name("." + path.name + ".tmp-save")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------- commands that need no session
