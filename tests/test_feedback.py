@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -62,24 +63,76 @@ def _fn(body: str, args: str = "x") -> str:
     return "import torch\ndef solve(" + args + "):\n" + "".join(f"    {line}\n" for line in body.split("\n"))
 
 
-# Wrong answers to the feedback pack: (task, code, failing check, its aspect, texts shown (en, zh), text not shown).
+class Wrong(NamedTuple):
+    """A wrong answer to the feedback pack: the check and aspect reported first, texts shown
+    (en, zh), a text that must not be shown, and the misconception detector that speaks."""
+
+    task: str
+    code: str
+    check: str
+    aspect: str
+    says: tuple[str, str]
+    not_said: str | None = None
+    detector: str | None = None
+
+
+BACKWARD_TIMES_X = (
+    "import torch\nclass Sq(torch.autograd.Function):\n    @staticmethod\n    def forward(ctx, x):\n"
+    "        ctx.save_for_backward(x)\n        return x * x\n    @staticmethod\n    def backward(ctx, g):\n"
+    "        (x,) = ctx.saved_tensors\n        return g * x\ndef solve(x):\n    return Sq.apply(x)\n"
+)
+
 # Column k of a task is graded in workspace k, all in one CLI call per language.
 ANSWERS = [
     # Aspect-keyed text beats the check-level one; the check-level one shows where it fits...
-    ("advice/factories", _fn("n, m = x.shape\nreturn torch.eye(n, dtype=x.dtype)"), "result", "shape",
-     ("`torch.eye(n, m)` takes the rows", "接受行数和列数"), "default to float32"),
-    ("advice/factories", _fn("n, m = x.shape\nreturn torch.eye(n, m)"), "result", "dtype",
-     ("The factories default to float32", "工厂函数默认是 float32"), "takes the rows"),
+    Wrong("advice/factories", _fn("n, m = x.shape\nreturn torch.eye(n, dtype=x.dtype)"), "result", "shape",
+          ("`torch.eye(n, m)` takes the rows", "接受行数和列数"), "default to float32", "off-by-one"),
+    Wrong("advice/factories", _fn("n, m = x.shape\nreturn torch.eye(n, m)"), "result", "dtype",
+          ("The factories default to float32", "工厂函数默认是 float32"), "takes the rows", "dtype-promotion"),
     # ... and not where the finding contradicts it (the dtype is right here).
-    ("advice/factories", _fn("n, m = x.shape\nreturn torch.ones(n, m, dtype=x.dtype)"), "result", "values",
-     ("differs from the expected value", "与期望值不同"), "default to float32"),
+    Wrong("advice/factories", _fn("n, m = x.shape\nreturn torch.ones(n, m, dtype=x.dtype)"), "result", "values",
+          ("differs from the expected value", "与期望值不同"), "default to float32"),
     # A copy made by index lists: the copy is reported first, and the slice advice is not given for strides.
-    ("advice/block", _fn("return x[[1, 2]][:, [1, 2]]"), "aliasing", "copy-where-view",
-     ("Index lists copy; slices give views.", "用下标列表索引会复制"), "Slice ends"),
-    ("advice/block", _fn("return x[1:2, 1:3]"), "result", "shape", ("Slice ends are excluded.", "切片不包含终点。"), None),
+    Wrong("advice/block", _fn("return x[[1, 2]][:, [1, 2]]"), "aliasing", "copy-where-view",
+          ("Index lists copy; slices give views.", "用下标列表索引会复制"), "Slice ends", "copied"),
+    Wrong("advice/block", _fn("return x[1:2, 1:3]"), "result", "shape", ("Slice ends are excluded.", "切片不包含终点。"),
+          detector="off-by-one"),
     # In place and wrong: the mutation is reported before the values.
-    ("advice/relu6", _fn("return x.clamp_(min=0)"), "mutation", "changed-input",
-     ("changed the input `x` in place", "原地修改了输入 `x`"), None),
+    Wrong("advice/relu6", _fn("return x.clamp_(min=0)"), "mutation", "changed-input",
+          ("changed the input `x` in place", "原地修改了输入 `x`"), detector="returned-input"),
+    # The detectors, each on a realistic wrong answer.
+    Wrong("detect/transpose", _fn("return x"), "result", "shape", ("transposed", "转置"), detector="transposed"),
+    Wrong("detect/permute", _fn("return x.permute(1, 2, 0)"), "result", "shape", (".permute(1, 2, 0)", "维度顺序不同"),
+          detector="permuted"),
+    Wrong("detect/row-sums", _fn("return x.sum(dim=0)"), "result", "shape",
+          ("reduced along dim 0, but the task reduces along dim 1", "沿第 0 维归约"), detector="reduced-other-dim"),
+    Wrong("detect/row-sums", _fn("return x.sum(dim=1, keepdim=True)"), "result", "shape",
+          ("an extra dimension 1 of size 1", "多了大小为 1 的第 1 维"), detector="keepdim"),
+    Wrong("detect/keepdim", _fn("return x.sum(dim=1)"), "result", "shape", ("`keepdim=True`", "`keepdim=True`"),
+          detector="keepdim"),
+    Wrong("detect/range", _fn("return torch.arange(n + 1)", "n"), "result", "shape",
+          ("One element too many along dim 0 (at the end)", "第 0 维上多了一个元素（在末尾）"), detector="off-by-one"),
+    Wrong("detect/range", _fn("return torch.arange(1, n + 1)", "n"), "result", "values",
+          ("shifted by one along dim 0", "错开一位"), detector="off-by-one"),
+    Wrong("detect/halves", _fn("return a / 2", "a"), "result", "dtype", ("true division `/`", "真除法 `/`"),
+          detector="dtype-promotion"),
+    Wrong("detect/scale", _fn("return x * -3"), "result", "values", ("opposite sign", "符号相反"), detector="sign"),
+    Wrong("detect/scale", _fn("return x * 6"), "result", "values", ("exactly 2 times", "恰好是期望值的 2 倍"),
+          detector="constant-factor"),
+    Wrong("detect/scale", _fn("return x * 3 + 1"), "result", "values", ("everywhere the expected one + 1", "期望值 + 1"),
+          detector="constant-offset"),
+    Wrong("detect/transposed-view", _fn("return x.t().contiguous()"), "aliasing", "copy-where-view",
+          ("laid out contiguously", "按连续方式排布"), detector="copied"),
+    Wrong("detect/rows-view", _fn("return x[1:].clone()"), "aliasing", "copy-where-view",
+          ("`clone()` made that copy", "是 `clone()` 产生了这个副本"), detector="copied"),
+    Wrong("detect/own-copy", _fn("return x.contiguous()"), "aliasing", "view-where-copy",
+          ("You returned `x` itself", "你返回的就是 `x` 本身"), detector="same-tensor"),
+    Wrong("detect/add-one", _fn("x += 1\nreturn x"), "mutation", "changed-input",
+          ("inside `x` itself and returned it", "在 `x` 本身里算出了答案"), detector="returned-input"),
+    Wrong("detect/square-grad", BACKWARD_TIMES_X, "backward", "wrong-grad", ("times 0.5: a constant factor of the chain rule",
+          "乘以 0.5：链式法则"), detector="grad-chain-factor"),
+    Wrong("detect/cube-grad", _fn("y = (x ** 3).sum()\ny.backward(retain_graph=True)\ny.backward()\nreturn y.detach()"),
+          "input_grads", "wrong-grad", ("accumulated 2 times", "累加了 2 次"), detector="grad-accumulated"),
 ]
 
 
@@ -90,7 +143,7 @@ def feedback_graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[
     for _, task, k in _answer_ids():
         if k == len(columns):
             columns.append({})
-        columns[k][task] = next(a[1] for j, t, kk in _answer_ids() if (t, kk) == (task, k) for a in [ANSWERS[j]])
+        columns[k][task] = next(ANSWERS[j].code for j, t, kk in _answer_ids() if (t, kk) == (task, k))
     roots = [make_workspace(tmp_path_factory.mktemp(f"fb{k}"), FEEDBACK, column) for k, column in enumerate(columns)]
     graded = {}
     for lang in ("en", "zh"):
@@ -111,16 +164,17 @@ def _answer_ids() -> list[tuple[int, str, int]]:
 
 @pytest.mark.parametrize("i, task, k", _answer_ids(), ids=[f"{t}#{k}" for _, t, k in _answer_ids()])
 def test_the_advice_shown_is_about_the_mistake_made(feedback_graded: dict, i: int, task: str, k: int) -> None:
-    _, _, check, aspect, (says_en, says_zh), not_said = ANSWERS[i]
-    for lang, says in (("en", says_en), ("zh", says_zh)):
+    wrong = ANSWERS[i]
+    for lang, says in zip(("en", "zh"), wrong.says):
         verdict = feedback_graded[lang][k][task]
         failed = [c for c in verdict["checks"] if not c["passed"]]
         assert failed, verdict["error"]
         first = failed[0]  # the most fundamental failure of the first failing case comes first
-        assert (first["name"], first["aspect"]) == (check, aspect), [(c["name"], c["aspect"]) for c in failed]
+        assert (first["name"], first["aspect"]) == (wrong.check, wrong.aspect), [(c["name"], c["aspect"]) for c in failed]
         assert says in first["message"], first["message"]
-        if not_said:
-            assert all(not_said not in c["message"] for c in failed), [c["message"] for c in failed]
+        assert first["details"].get("misconception") == wrong.detector, first["message"]
+        if wrong.not_said:
+            assert all(wrong.not_said not in c["message"] for c in failed), [c["message"] for c in failed]
 
 
 def test_precedence_keeps_the_values_failure_after_the_mutation(feedback_graded: dict) -> None:
@@ -133,7 +187,7 @@ def test_precedence_keeps_the_values_failure_after_the_mutation(feedback_graded:
 
 def test_text_output_shows_the_aspect_text_in_chinese(tmp_path: Path) -> None:
     answer = tmp_path / "answer.py"
-    answer.write_text(ANSWERS[0][1])
+    answer.write_text(ANSWERS[0].code)
     proc = run_tutor("check", "advice/factories", "--file", str(answer), "--pack", str(FEEDBACK), "--seed", "1",
                      env={"TUTOR_LANG": "zh"})
     assert proc.returncode == 1 and "Traceback" not in proc.stderr

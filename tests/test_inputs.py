@@ -68,9 +68,9 @@ def test_wire_keeps_views_and_refuses_lies() -> None:
 def test_compare_names_the_difference() -> None:
     expected = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
     found = compare(expected, expected.t().contiguous(), "result", rtol_atol=None, device="cpu", hidden=False, lang="en")
-    assert found and "[0, 1]" in found.message and "transposed" in found.message
+    assert found and "[0, 1]" in found.message and found.aspect == "values"
     found = compare(expected, expected.double(), "result", rtol_atol=None, device="cpu", hidden=False, lang="en")
-    assert found and "dtype" in found.message and "only the dtype differs" in found.message
+    assert found and "dtype" in found.message and found.aspect == "dtype" and found.got.dtype == torch.float64
     nan = torch.tensor([float("nan"), 1.0])
     assert compare(nan, nan.clone(), "result", rtol_atol=None, device="cpu", hidden=False, lang="en") is None
     assert compare(torch.device("cuda"), torch.device("cuda:0"), "d", rtol_atol=None, device="cpu", hidden=False, lang="en") is None

@@ -327,7 +327,7 @@ class Grader:
                     verdict.status = Status.REFUSED
                     verdict.error = M_INCONSISTENT(lang, why=M_EMPTY_TRACE(lang))
                     return
-                results.append(self._result(spec.kind, finding, case.index, task))
+                results.append(self._result(spec.kind, finding, case.index, task, ctx))
             verdict.checks.extend(feedback.ordered(results))
             passed_cases += all(r.passed for r in results)
         task_ok = True
@@ -336,7 +336,7 @@ class Grader:
                               tolerance=None, device=self.device, lang=lang, source=source, entry=task.entry)
             for spec in task_checks:
                 finding = _run_check(spec, ctx, pack)
-                verdict.checks.append(self._result(spec.kind, finding, None, task))
+                verdict.checks.append(self._result(spec.kind, finding, None, task, ctx))
                 task_ok = task_ok and finding is None
 
         all_ran = len(outcome.runs) == len(cases)
@@ -369,10 +369,11 @@ class Grader:
         elif task.partial and task_ok and cases:
             verdict.score = round(task.points * passed_cases / len(cases), 2)
 
-    def _result(self, kind: str, finding: Finding | None, case: int | None, task: Task) -> CheckResult:
+    def _result(self, kind: str, finding: Finding | None, case: int | None, task: Task,
+                ctx: CaseContext) -> CheckResult:
         if finding is None:
             return CheckResult(kind, True, case)
-        message = feedback.advice(task, kind, finding, self.lang)
+        message = feedback.advice(task, kind, finding, ctx)
         return CheckResult(kind, False, case, message, finding.details, finding.aspect)
 
 

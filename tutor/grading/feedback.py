@@ -3,10 +3,12 @@
 A task's ``feedback`` may be keyed by check (``result:``) or by check and
 aspect (``result.shape:``). The most specific text that matches the finding
 is shown. A check-level text is shown only when the task has no text for that
-aspect and the finding does not contradict it: a text that speaks only of
-properties the learner got right (it talks of dtypes, the dtypes agree) is
-about another mistake, and so is any text under a strides failure that does
-not speak of strides or storage (the values were right).
+aspect and the finding does not contradict it: a text whose lead sentence
+speaks only of properties the learner got right (it talks of dtypes, the
+dtypes agree) is about another mistake, and so is any text under a strides
+failure that does not speak of strides or storage (the values were right).
+A text is taken to be about what its first sentence names; later sentences
+are often reminders ("check dtypes and devices too").
 
 When several checks fail on one case, the most fundamental is reported first:
 structure and shape, then aliasing and mutation, then dtype/device/grad mode,
@@ -19,7 +21,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tutor.checks import Finding
+from tutor.checks import CaseContext, Finding
+from tutor.grading import misconceptions
 from tutor.pack.models import Task
 from tutor.verdict import CheckResult
 
@@ -36,8 +39,8 @@ _DEFAULT_RANK = 3
 
 # What a feedback text speaks of, recognised in every language it has.
 _TOPICS = {
-    "dtype": re.compile(r"\bdtypes?\b|\b(?:b?float(?:16|32|64)|u?int(?:8|16|32|64)|complex(?:64|128)|half|double)\b"
-                        r"|数据类型", re.I),
+    "dtype": re.compile(r"\bdtypes?\b|\b(?:b?float(?:16|32|64)?s?|u?int(?:8|16|32|64)?|integers?|complex(?:64|128)"
+                        r"|half|double|booleans?)\b|数据类型|浮点|整数", re.I),
     "shape": re.compile(r"\bshapes?\b|keepdim|squeeze|形状", re.I),
     "device": re.compile(r"\bdevices?\b|\bcuda\b|\bgpu\b|\bcpu\b|设备", re.I),
     "requires_grad": re.compile(r"requires_grad|\bdetach", re.I),
@@ -70,11 +73,16 @@ def pick(task: Task, kind: str, finding: Finding) -> tuple[str, Any] | None:
 
 def contradicted(text: str | dict[str, str], finding: Finding) -> bool:
     """True when a check-level text is about something this finding shows right."""
-    whole = text if isinstance(text, str) else "\n".join(text.values())
-    topics = {name for name, pattern in _TOPICS.items() if pattern.search(whole)}
+    leads = [_lead(t) for t in ([text] if isinstance(text, str) else text.values())]
+    topics = {name for name, pattern in _TOPICS.items() if any(pattern.search(lead) for lead in leads)}
     if finding.aspect == "strides" and "strides" not in topics:
         return True
     return bool(topics) and topics <= _known_right(finding)
+
+
+def _lead(text: str) -> str:
+    """A text's first sentence (English or Chinese punctuation)."""
+    return re.split(r"(?<=[.!?])\s|[。！？]", text.strip(), maxsplit=1)[0]
 
 
 def _known_right(finding: Finding) -> set[str]:
@@ -88,9 +96,15 @@ def _known_right(finding: Finding) -> set[str]:
     return right
 
 
-def advice(task: Task, kind: str, finding: Finding, lang: str) -> str:
-    """The message a learner reads: the finding, then the task's text for it (if any)."""
+def advice(task: Task, kind: str, finding: Finding, ctx: CaseContext) -> str:
+    """The message a learner reads: the finding, the misconception it shows (if one is
+    recognised), then the task's text for it (if any)."""
+    lang = ctx.lang
     parts = [finding.message]
+    recognised = misconceptions.detect(kind, finding, ctx)
+    if recognised is not None:
+        finding.details["misconception"], sentence = recognised
+        parts.append(sentence)
     chosen = pick(task, kind, finding)
     if chosen is not None:
         key, text = chosen
