@@ -139,3 +139,38 @@ def test_course_loads_with_the_pure_python_yaml_parser(monkeypatch) -> None:
 
     monkeypatch.setattr(yamlnodes, "_LOADER", yaml.SafeLoader)
     assert load_pack(builtin_course()).task_ids() == COURSE.task_ids()
+
+
+# The first edition's lessons, whose hints and terms issue 11 audited; the lessons added
+# since then keep their own rules in their own tests.
+FIRST_EDITION = ("creation", "math", "indexing", "storage", "linalg", "autograd", "ecosystem")
+
+
+def test_hints_give_the_answer_only_last() -> None:
+    """Hints go nudge, then API, then the answer: the reference's returned expression appears
+    in no hint before the last one."""
+    for lesson, task in COURSE.tasks():
+        if lesson.id not in FIRST_EDITION:
+            continue
+        assert len(task.hints) >= 3, f"{lesson.id}/{task.id}"
+        returns = [line.strip()[len("return "):] for line in task.solution.splitlines() if line.strip().startswith("return ")]
+        answer = returns[-1] if returns else ""
+        early = [h.get(lang) for h in task.hints[:-1] for lang in ("en", "zh")]
+        assert len(answer) <= 3 or not any(answer in h for h in early), f"{lesson.id}/{task.id}: {answer}"
+
+
+def test_chinese_terms_are_the_course_s_own() -> None:
+    """视图 for a view, 步长（stride）for strides and 间隔 for arange's step, 沿第 0 维 for dim=0."""
+    for lesson in COURSE.lessons:
+        if lesson.id not in FIRST_EDITION:
+            continue
+        zh = "\n".join(text.get("zh") for text in _texts(lesson))
+        for wrong in ("沿行归约", "沿列归约", "沿行方向", "视角"):
+            assert wrong not in zh, (lesson.id, wrong)
+        if "步长" in zh:
+            assert "步长（stride" in zh or "步长**（stride" in zh, lesson.id
+    creation = next(lesson for lesson in COURSE.lessons if lesson.id == "creation")
+    zh = "\n".join(text.get("zh") for text in _texts(creation))
+    assert "步长" not in zh and "间隔" in zh
+    math = next(lesson for lesson in COURSE.lessons if lesson.id == "math")
+    assert "沿第 0 维" in "\n".join(text.get("zh") for text in _texts(math))
