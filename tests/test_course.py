@@ -141,17 +141,10 @@ def test_course_loads_with_the_pure_python_yaml_parser(monkeypatch) -> None:
     assert load_pack(builtin_course()).task_ids() == COURSE.task_ids()
 
 
-# The first edition's lessons, whose hints and terms issue 11 audited; the lessons added
-# since then keep their own rules in their own tests.
-FIRST_EDITION = ("creation", "math", "indexing", "storage", "linalg", "autograd", "ecosystem")
-
-
 def test_hints_give_the_answer_only_last() -> None:
     """Hints go nudge, then API, then the answer: the reference's returned expression appears
     in no hint before the last one."""
     for lesson, task in COURSE.tasks():
-        if lesson.id not in FIRST_EDITION:
-            continue
         assert len(task.hints) >= 3, f"{lesson.id}/{task.id}"
         returns = [line.strip()[len("return "):] for line in task.solution.splitlines() if line.strip().startswith("return ")]
         answer = returns[-1] if returns else ""
@@ -162,8 +155,6 @@ def test_hints_give_the_answer_only_last() -> None:
 def test_chinese_terms_are_the_course_s_own() -> None:
     """视图 for a view, 步长（stride）for strides and 间隔 for arange's step, 沿第 0 维 for dim=0."""
     for lesson in COURSE.lessons:
-        if lesson.id not in FIRST_EDITION:
-            continue
         zh = "\n".join(text.get("zh") for text in _texts(lesson))
         for wrong in ("沿行归约", "沿列归约", "沿行方向", "视角"):
             assert wrong not in zh, (lesson.id, wrong)
