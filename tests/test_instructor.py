@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MINI = REPO / "tests" / "packs" / "mini"
 KINDS = REPO / "tests" / "packs" / "kinds"
+EXAMPLE = REPO / "docs" / "examples" / "tensor-puzzles"
 
 SECOND_LESSON = textwrap.dedent(
     """\
@@ -159,7 +160,7 @@ def test_schema_cli_and_builtin_course(tmp_path, capsys, validator):
     lessons = load_pack(course).lessons
     assert lessons
     pack_validator = jsonschema.Draft202012Validator(pack_schema())
-    for root in (course, MINI, KINDS):
+    for root in (course, MINI, KINDS, EXAMPLE):
         pack_validator.validate(read_yaml((root / "pack.yaml").read_text(encoding="utf-8")))
         files = lesson_files(root)
         assert files
@@ -243,6 +244,24 @@ VARIANTS = {
     "devices": (_lesson(devices=["cpu"]), True),
     "timeout zero": (_lesson(timeout=0), False),
     "partial points": (_lesson(points=2.5, partial=True), True),
+    # Issue 16: values that follow dims, input constraints, custom options, lesson-level checks and helpers.
+    "dim value": (_lesson(cases=[{"x": {"shape": [2, "n"]}, "g": {"dim": "n + 1"}, "dims": {"n": 3}}]), True),
+    "bare dim name": (_lesson(cases=[{"x": {"shape": ["n"]}, "g": "n"}]), True),
+    "dim value not text": (_lesson(cases=[{"x": [1], "g": {"dim": 3}}]), False),
+    "dim value extra key": (_lesson(cases=[{"x": [1], "g": {"dim": "n", "low": 1}}]), False),
+    "bounds follow dims": (_lesson(cases=[{"x": {"shape": ["n", "n + 1"], "dist": "int", "low": 1, "high": "2 * n"}}]), True),
+    "sorted unique": (_lesson(cases=[{"x": {"shape": [4], "dist": "int", "high": 50, "sorted": True, "unique": True}}]), True),
+    "sorted not bool": (_lesson(cases=[{"x": {"shape": [4], "sorted": "maybe"}}]), False),
+    "distinct dims and where": (_lesson(dims={"n": [1, 4], "m": [1, 4]}, distinct_dims=["n", "m"], where=["n < m"]), True),
+    "where one text": (_lesson(where="n > 1"), True),
+    "where not text": (_lesson(where=[3]), False),
+    "custom with options": (_lesson(checks=[{"custom": {"check": "checks.mine:ok", "options": {"columns": 80},
+                                                        "scope": "task", "rule": True}}]), True),
+    "custom scope unknown": (_lesson(checks=[{"custom": {"check": "checks.mine:ok", "scope": "file"}}]), False),
+    "custom options unknown key": (_lesson(checks=[{"custom": {"check": "checks.mine:ok", "when": 1}}]), False),
+    "lesson default checks and preamble": (
+        {**_lesson(), "default_checks": [{"forbid": ["torch.sum"]}], "preamble": "def helper():\n    return 1\n"}, True),
+    "lesson default checks bad": ({**_lesson(), "default_checks": ["speed"]}, False),
 }
 
 
@@ -274,6 +293,8 @@ def test_schema_rejects_wrong_files(validator):
     meta = {"format": 1, "id": "p", "title": {"en": "P"}, "version": 1.0}
     assert pack_validator.is_valid(meta)
     PackMeta.model_validate(meta)
+    assert pack_validator.is_valid(dict(meta, preamble="import torch\n"))
+    PackMeta.model_validate(dict(meta, preamble="import torch\n"))
     assert not pack_validator.is_valid(dict(meta, id="P P"))
     assert not pack_validator.is_valid(dict(meta, extra=1))
 

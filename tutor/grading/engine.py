@@ -217,6 +217,8 @@ class Grader:
         verdict.cases = [CaseInfo(c.index, c.hidden, c.described) for c in cases]
         if pack.student:
             verdict.notes.append(public.M_HIDDEN_BY_COURSE(lang, n=task.random_cases))
+            if task.check("custom"):
+                verdict.notes.append(public.M_CUSTOM_BY_COURSE(lang))
         job = {
             "source": source,
             "filename": str(path.resolve()),
@@ -309,8 +311,10 @@ class Grader:
             verdict.error = outcome.load_error
             return
 
-        case_checks = [c for c in task.checks if _scope(c) == "case"]
-        task_checks = [c for c in task.checks if _scope(c) == "task"]
+        # A student pack ships stubs for the course's own (custom) checks: the course runs those.
+        runnable = [c for c in task.checks if not (pack.student and c.kind == "custom")]
+        case_checks = [c for c in runnable if _scope(c) == "case"]
+        task_checks = [c for c in runnable if _scope(c) == "task"]
         passed_cases = 0
         for case, ref_run in zip(cases, ref_runs):
             run = outcome.runs.get(case.index)

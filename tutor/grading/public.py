@@ -37,6 +37,10 @@ M_HIDDEN_BY_COURSE = Message(
     en="Checked with the student pack's public cases only; the {n} hidden case(s) are graded by your course.",
     zh="只用学生版课程包的公开用例检查；另外 {n} 个隐藏用例由课程评分。",
 )
+M_CUSTOM_BY_COURSE = Message(
+    en="The course's own checks of this task are run by your course too.",
+    zh="此练习的课程自定义检查也由课程运行。",
+)
 M_STALE = Message(
     en="the student pack's public results for this task were made from another version of it; export the student pack again",
     zh="此练习的公开结果来自它的另一个版本；请重新导出学生版课程包",
@@ -110,4 +114,4 @@ def fixed_cases(task_id: str, task: Task, device: str) -> list[CaseInputs]:
     return [c for c in make_cases(task_id, task, 0, device) if not c.hidden]
 
 
-__all__ = ["M_HIDDEN_BY_COURSE", "fingerprint", "read", "write", "write_index", "fixed_cases"]
+__all__ = ["M_CUSTOM_BY_COURSE", "M_HIDDEN_BY_COURSE", "fingerprint", "read", "write", "write_index", "fixed_cases"]

@@ -33,7 +33,7 @@ BASE_ID = "https://github.com/torch-tutor/tutor/schemas/format-1"
 
 _SYMBOL = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _LANG = r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$"
-_VALUE_BRANCHES = ("TensorValues", "RandomTensor", "GeneratorValue", "DeviceValue", "DtypeValue", "PinnedDims")
+_VALUE_BRANCHES = ("TensorValues", "RandomTensor", "GeneratorValue", "DimValue", "DeviceValue", "DtypeValue", "PinnedDims")
 
 
 class SchemaDrift(RuntimeError):
@@ -117,12 +117,13 @@ def _fix(schema: dict[str, Any]) -> dict[str, Any]:
     defs["TensorValues"]["properties"]["values"] = {"title": "Values", "$ref": "#/$defs/Numbers"}
     defs["Value"] = {
         "title": "Value",
-        "description": "an argument of a case: a plain value, or a mapping with `values`, `shape`,"
-        " `generator`, `device` or `dtype`",
+        "description": "an argument of a case: a plain value (a bare dim name such as `n` is that dim's value),"
+        " or a mapping with `values`, `shape`, `generator`, `dim`, `device` or `dtype`",
         "oneOf": [
             {"$ref": "#/$defs/TensorValues"},
             {"$ref": "#/$defs/RandomTensor"},
             {"$ref": "#/$defs/GeneratorValue"},
+            {"$ref": "#/$defs/DimValue"},
             {"$ref": "#/$defs/DeviceValue"},
             {"$ref": "#/$defs/DtypeValue"},
             {"$ref": "#/$defs/PlainValue"},
@@ -135,7 +136,7 @@ def _fix(schema: dict[str, Any]) -> dict[str, Any]:
     }
     # The branches exclude each other: each forbids keys it does not know
     # (additionalProperties: false), and each needs the key that picks it.
-    for name in ("TensorValues", "RandomTensor", "GeneratorValue", "DeviceValue", "DtypeValue"):
+    for name in ("TensorValues", "RandomTensor", "GeneratorValue", "DimValue", "DeviceValue", "DtypeValue"):
         if defs[name].get("additionalProperties") is not False:
             raise SchemaDrift(f"{name} no longer forbids unknown keys; its branch would overlap the others")
     _replace_value_unions(schema)
@@ -150,8 +151,19 @@ def _fix(schema: dict[str, Any]) -> dict[str, Any]:
     }
 
     defs["CheckSpec"] = _check_schema()
-    for name in ("ResultOptions", "SourceOptions"):
+    for name in ("ResultOptions", "SourceOptions", "CustomOptions"):
         defs.setdefault(name, _options_schema(name))
+    defs["DimValue"]["properties"]["dim"]["description"] = "a dim name, or an expression of dims such as `n + 1`"
+    bound = {"anyOf": [{"type": "number"}, {"type": "string", "minLength": 1}, {"type": "null"}], "default": None,
+             "description": "a number, or an expression of the task's dims such as `n` or `n + 1`"}
+    random = defs["RandomTensor"]["properties"]
+    random["low"] = {"title": "Low", **bound}
+    random["high"] = {"title": "High", **bound}
+    random["shape"] = {
+        "title": "Shape", "type": "array",
+        "description": "sizes: integers, dim names, or expressions of dims such as `n + 1`",
+        "items": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "minLength": 1}]},
+    }
 
     task = defs["Task"]
     props = task["properties"]
@@ -166,6 +178,11 @@ def _fix(schema: dict[str, Any]) -> dict[str, Any]:
             "minItems": 2,
             "maxItems": 2,
         },
+    }
+    props["where"] = {
+        "title": "Where",
+        "description": "conditions the drawn dims must meet, e.g. `n <= m` or [n != m, m < 2 * n]",
+        "anyOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string", "minLength": 1}}],
     }
     props["feedback"] = {
         "title": "Feedback",
@@ -250,9 +267,9 @@ def _check_kinds() -> set[str]:
 
 
 def _options_schema(name: str) -> dict[str, Any]:
-    from tutor.pack.models import ResultOptions, SourceOptions
+    from tutor.pack.models import CustomOptions, ResultOptions, SourceOptions
 
-    model = {"ResultOptions": ResultOptions, "SourceOptions": SourceOptions}[name]
+    model = {"ResultOptions": ResultOptions, "SourceOptions": SourceOptions, "CustomOptions": CustomOptions}[name]
     schema = model.model_json_schema(mode="validation")
     schema.pop("$defs", None)
     return schema
@@ -268,7 +285,7 @@ _CHECK_TEXT = {
     "forbid": "none of these torch functions or methods was called",
     "require": "each of these was called at least once",
     "source": "the entry function's source meets these rules (read, never run)",
-    "custom": "the pack's own check: checks.module:function",
+    "custom": "the pack's own check: checks.module:function, or {check, options, scope: case|task, rule}",
 }
 
 
@@ -287,7 +304,10 @@ def _check_schema() -> dict[str, Any]:
         "forbid": _NAMES,
         "require": _NAMES,
         "source": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/SourceOptions"}]},
-        "custom": {"type": "string", "pattern": r"^checks(\.[A-Za-z_]\w*)+:[A-Za-z_]\w*$"},
+        "custom": {"anyOf": [
+            {"type": "string", "pattern": r"^checks(\.[A-Za-z_]\w*)+:[A-Za-z_]\w*$"},
+            {"$ref": "#/$defs/CustomOptions"},
+        ]},
     }
     by_mapping = [
         {

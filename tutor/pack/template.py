@@ -52,6 +52,10 @@ intro:                          # shown before the first task (Markdown)
     **归约**（例如 `sum`）会把张量的某个维度压缩掉。
     `x.sum(dim=1)` 把矩阵的每一行相加，每行得到一个数。
 # requires: [other-lesson]      # optional: ids of lessons to finish first (same pack)
+# preamble: |                   # optional: helper code for every task (pack.yaml may have one too),
+#   def helper(x): ...          #   shown read-only atop each starter, run before learner code and reference
+# default_checks:               # optional: checks every task runs, merged with the task's own
+#   - {forbid: [torch.sum]}     #   (name lists joined; the task's options win)
 
 tasks:                          # at least one task
   - id: row-sums                # [a-z0-9-]+, unique in the lesson
@@ -93,6 +97,9 @@ tasks:                          # at least one task
     #   {dtype: float64}                        the torch.dtype itself
     #   {generator: 42}                         a torch.Generator seeded with 42
     #   {device: grading}                       the torch.device the task is graded on
+    #   {dim: n}  (or just n)                   the int value of dim n (or of `n + 1`, ...)
+    # shape, low and high may name dims or be expressions of them: shape: [n, n + 1],
+    # {dist: int, high: n} (values below n); sorted: true and unique: true constrain values.
     cases:
       - {x: {values: [[1, 2, 3], [4, 5, 6]], dtype: float32}}
       - x: {shape: [n, 5], dist: uniform, low: -1, high: 1}
@@ -104,6 +111,8 @@ tasks:                          # at least one task
     random_args:                # their template; default: the fixed cases that have a `shape`
       x: {shape: [n, m], layout: transposed}
     dims: {n: [1, 6], m: [1, 8]}    # inclusive ranges of the symbolic dimensions
+    # distinct_dims: [n, m]     # optional: these dims never draw the same value
+    # where: ["n <= m"]         # optional: conditions the drawn dims must meet
 
     # What must hold on every case, fixed and hidden. A name, or a one-key mapping:
     #   result                          same structure, shapes, dtypes, devices, values
@@ -116,6 +125,9 @@ tasks:                          # at least one task
     #   {require: [Tensor.view]}                    called at least once
     #   {source: {max_lines: 1, no_loops: true, forbid_names: [numpy]}}   rules on the code
     #   {custom: checks.mine:check_name}            the pack's own check (pack's checks/ folder)
+    #   {custom: {check: checks.mine:fn, options: {...}, scope: task, rule: true}}
+    # Rules (forbid, require, source, custom with rule: true) judge the learner only:
+    # `tutor lesson validate` just warns when the reference breaks one (--strict: error).
     checks:                     # default: [result, mutation]
       - result
       - mutation
