@@ -15,7 +15,10 @@ A check is a function::
 not, in words a learner can act on (``ctx.lang`` is their language). A custom
 check named ``{custom: checks.mine:close_enough}`` in a pack is the function
 ``close_enough`` in the pack's ``checks/mine.py``, with the same signature;
-it may also return ``True``/``False`` or a message string (a failure).
+it may also return ``True``/``False`` or a message string (a failure). Written
+``{custom: {check: checks.mine:fn, options: ..., scope: task, rule: true}}``,
+it receives ``options`` as its second argument and, with ``scope: task``, runs
+once per task on the learner's source (like ``source``), reported once.
 
 Built-in kinds are the modules of this package, each exposing ``check`` and a
 ``SCOPE``: ``"case"`` (run on every case) or ``"task"`` (run once, on the

@@ -1,7 +1,9 @@
 """``{custom: checks.mine:check_name}``: the pack's own check, trusted code run in the grader.
 
 It implements the same contract as the built-in kinds (see ``checks/__init__``)
-and may return a Finding, None, a bool or a message string.
+and may return a Finding, None, a bool or a message string. Its options, its
+scope (``case`` or ``task``; ``SCOPE`` below is the default) and whether it is
+a how-rule come from the lesson (``tutor.pack.models.CustomOptions``).
 """
 
 from __future__ import annotations

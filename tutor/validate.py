@@ -55,12 +55,6 @@ def rule_text(check: CheckSpec) -> str:
     return f"{check.kind}: [{', '.join(options)}]"
 
 
-def pack_problems(pack: Pack, device: str, lang: str, *, strict: bool = False) -> list[Problem]:
-    """Everything wrong with a loaded pack that only running it can show (with ``strict``, warnings too)."""
-    problems, warnings = pack_findings(pack, device, lang)
-    return problems + warnings if strict else problems
-
-
 def pack_findings(pack: Pack, device: str, lang: str) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) of a loaded pack that only running it can show.
 

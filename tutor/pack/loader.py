@@ -40,8 +40,6 @@ class Pack:
     preambles: dict[str, str] = field(default_factory=dict)
     # Problems that do not stop a learner, for the author (``tutor lesson validate`` prints them).
     warnings: list[Problem] = field(default_factory=list)
-    # Where each lesson is written, for errors found after loading.
-    lesson_marks: dict[str, yamlnodes.Marks] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -89,10 +87,6 @@ class Pack:
         if path not in marks.values and ("default_checks",) in marks.values:
             return marks.at(("default_checks",))
         return marks.at(path)
-
-    def locate_lesson(self, lesson_id: str, *field_path: Any) -> Location:
-        """Where in the YAML a lesson's field (``default_checks``, ``preamble``) is written."""
-        return self.lesson_marks[lesson_id].at(tuple(field_path))
 
     def preamble(self, full_id: str) -> str:
         """The helper code a task's learner code and reference are run after ('' for none)."""
@@ -177,7 +171,7 @@ def load_pack(path: Path) -> Pack:
         only = lessons[0]
         meta = PackMeta(format=1, id=only.id, title=only.title, version="0")
     return Pack(meta=meta, lessons=lessons, root=root, hash=hasher.hexdigest()[:16], task_marks=task_marks,
-                preambles=preambles, warnings=warnings, lesson_marks={k: m for k, (m, _) in lesson_marks.items()})
+                preambles=preambles, warnings=warnings)
 
 
 def _read(file: Path, problems: list[Problem], hasher: Any) -> tuple[Any, yamlnodes.Marks]:

@@ -62,7 +62,6 @@ def _dim_entry(value: Any) -> Any:
     return value
 
 
-Dim = Union[int, Symbol]
 DimOrExpr = Annotated[Union[int, str], BeforeValidator(_dim_entry)]
 
 
