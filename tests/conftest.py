@@ -65,3 +65,33 @@ def grade_json(*args: str, cwd: Path | None = None) -> tuple[int, list[dict[str,
     proc = run_tutor("grade", *args, "--format", "json", cwd=cwd)
     data = json.loads(proc.stdout) if proc.stdout.strip() else []
     return proc.returncode, data, proc.stderr
+
+
+def course_answers(folder: Path) -> dict[str, list[dict[str, str]]]:
+    """Answers for the built-in course kept one file per lesson (task id -> entries), so lessons
+    can be written and reviewed on their own; a task may appear in one file only."""
+    import yaml
+
+    found: dict[str, list[dict[str, str]]] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        for task, entries in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            assert task not in found, f"{path.name}: {task} is listed in another file too"
+            found[task] = entries
+    return found
+
+
+def grade_course_answers(tmp: pytest.TempPathFactory, answers: dict[str, list[dict[str, str]]],
+                         ) -> tuple[int, dict[tuple[str, int], dict[str, Any]], str]:
+    """Workspace k holds the k-th answer of every task that has one; one CLI call grades them
+    all. Returns the exit code, each (task, k)'s verdict, and stderr."""
+    from tutor.pack.loader import builtin_course
+
+    depth = max(len(entries) for entries in answers.values())
+    roots = []
+    for k in range(depth):
+        files = {task: entries[k]["code"] for task, entries in answers.items() if k < len(entries)}
+        roots.append(str(make_workspace(tmp.mktemp(f"answers{k}"), builtin_course(), files)))
+    code, data, stderr = grade_json(*roots, "--seed", "11")
+    by_root = {w["workspace"]: {v["task"]: v for v in w["tasks"]} for w in data}
+    verdicts = {(task, k): by_root[root][task] for k, root in enumerate(roots) for task in by_root.get(root, {})}
+    return code, verdicts, stderr

@@ -8,25 +8,14 @@ import json
 import pytest
 import yaml
 
-from conftest import ROOT, grade_json, make_workspace
+from conftest import ROOT, course_answers, grade_course_answers
 from tutor.pack.loader import builtin_course, load_pack
 
 WRONG_DIR = ROOT / "tests" / "course_wrong_answers"
 COURSE = load_pack(builtin_course())
 
 
-def _wrong_answers() -> dict[str, list[dict[str, str]]]:
-    """One file per lesson, so lessons can be written and reviewed on their own; a task may
-    appear in one file only."""
-    found: dict[str, list[dict[str, str]]] = {}
-    for path in sorted(WRONG_DIR.glob("*.yaml")):
-        for task, entries in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
-            assert task not in found, f"{path.name}: {task} is listed in another file too"
-            found[task] = entries
-    return found
-
-
-WRONG = _wrong_answers()
+WRONG = course_answers(WRONG_DIR)
 
 # What the seed lesson's tables and examples name, each as it appears in a reference solution.
 SEED_APIS = [
@@ -85,16 +74,10 @@ def test_every_task_has_a_wrong_answer() -> None:
 
 
 @pytest.fixture(scope="module")
-def wrong_batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """Workspace k holds the k-th wrong answer of every task that has one; one CLI call grades them all."""
-    depth = max(len(answers) for answers in WRONG.values())
-    roots = []
-    for k in range(depth):
-        answers = {task: entries[k]["code"] for task, entries in WRONG.items() if k < len(entries)}
-        roots.append(make_workspace(tmp_path_factory.mktemp(f"wrong{k}"), builtin_course(), answers))
-    code, data, stderr = grade_json(*map(str, roots), "--seed", "11")
+def wrong_batch(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], dict]:
+    code, verdicts, stderr = grade_course_answers(tmp_path_factory, WRONG)
     assert code == 1 and "Traceback" not in stderr
-    return {w["workspace"]: {v["task"]: v for v in w["tasks"]} for w in data} | {"_roots": [str(r) for r in roots]}
+    return verdicts
 
 
 CASES = [(task, k) for task, entries in sorted(WRONG.items()) for k in range(len(entries))]
@@ -105,7 +88,7 @@ def test_wrong_answer_fails_with_the_intended_check(wrong_batch: dict, task: str
     """An entry may also say which ``aspect`` of that check fails and a text the learner is shown
     (``says``: a substring of the first failure's message, advice and detector sentence included)."""
     entry = WRONG[task][k]
-    verdict = wrong_batch[wrong_batch["_roots"][k]][task]
+    verdict = wrong_batch[task, k]
     expected = entry["fails"]
     assert verdict["status"] != "passed", f"{task}: a wrong answer passed"
     failed = [c["name"] for c in verdict["checks"] if not c["passed"]]
