@@ -481,3 +481,14 @@ def test_lesson_complete_lists_what_each_task_taught(lang, words):
     out = render(LessonComplete(pack.lessons[0], lang))
     for word in words:
         assert word in out
+
+
+def test_type_mismatch_names_the_kinds_in_the_learners_language():
+    import torch
+
+    from tutor.grading.compare import compare
+
+    zh = compare(torch.zeros(2), (1, 2), "result", rtol_atol=None, device="cpu", hidden=False, lang="zh")
+    assert "张量" in zh.message and "元组" in zh.message and "a tensor" not in zh.message
+    en = compare(torch.zeros(2), (1, 2), "result", rtol_atol=None, device="cpu", hidden=False, lang="en")
+    assert "should be a tensor, but it is a tuple" in en.message

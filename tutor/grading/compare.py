@@ -102,18 +102,27 @@ def tolerance(dtype: torch.dtype, device: str, override: tuple[float, float] | N
     return rtol, atol
 
 
-def kind_of(value: Any) -> str:
-    """A learner-readable name for what a value is."""
+_KINDS = {
+    "tensor": Message("a tensor", "张量"), "none": Message("None", "None"),
+    bool: Message("a bool", "布尔值"), int: Message("an int", "整数"), float: Message("a float", "浮点数"),
+    str: Message("a string", "字符串"), list: Message("a list", "列表"), tuple: Message("a tuple", "元组"),
+    dict: Message("a dict", "字典"), torch.Size: Message("a torch.Size", "torch.Size"),
+    torch.dtype: Message("a torch.dtype", "torch.dtype"), torch.device: Message("a torch.device", "torch.device"),
+    complex: Message("a complex number", "复数"),
+}  # fmt: skip
+M_KIND_OTHER = Message("a {name}", "{name}")
+
+
+def kind_of(value: Any, lang: str = "en") -> str:
+    """A learner-readable name for what a value is, in ``lang``."""
     if isinstance(value, torch.Tensor):
-        return "a tensor"
+        return _KINDS["tensor"](lang)
     if isinstance(value, Opaque):
-        return f"a {value.type_name}"
+        return M_KIND_OTHER(lang, name=value.type_name)
     if value is None:
-        return "None"
-    names = {bool: "a bool", int: "an int", float: "a float", str: "a string", list: "a list",
-             tuple: "a tuple", dict: "a dict", torch.Size: "a torch.Size", torch.dtype: "a torch.dtype",
-             torch.device: "a torch.device", complex: "a complex number"}  # fmt: skip
-    return names.get(type(value), f"a {type(value).__name__}")
+        return _KINDS["none"](lang)
+    known = _KINDS.get(type(value))
+    return known(lang) if known is not None else M_KIND_OTHER(lang, name=type(value).__name__)
 
 
 def summary(t: torch.Tensor, *, hidden: bool, shares: list[str] | None = None) -> dict[str, Any]:
@@ -152,14 +161,14 @@ def compare(expected: Any, got: Any, path: str, *, rtol_atol: tuple[float, float
         if not isinstance(got, torch.Tensor):
             if got is None:
                 return _found(M_NONE(lang, path=path), "structure", expected, got, path)
-            return _found(M_TYPE(lang, path=path, expected="a tensor", got=kind_of(got)), "type", expected, got, path)
+            return _found(M_TYPE(lang, path=path, expected=kind_of(expected, lang), got=kind_of(got, lang)), "type", expected, got, path)
         return compare_tensors(expected, got, path, rtol_atol=rtol_atol, device=device, hidden=hidden,
                                lang=lang, strides=strides)
     if got is None and expected is not None:
         return _found(M_NONE(lang, path=path), "structure", expected, got, path)
     if isinstance(expected, (list, tuple)) and not isinstance(expected, torch.Size):
         if type(got) is not type(expected):
-            return _found(M_TYPE(lang, path=path, expected=kind_of(expected), got=kind_of(got)), "structure",
+            return _found(M_TYPE(lang, path=path, expected=kind_of(expected, lang), got=kind_of(got, lang)), "structure",
                           expected, got, path)
         if len(got) != len(expected):
             return _found(M_LEN(lang, path=path, expected=len(expected), got=len(got)), "structure", expected, got, path)
@@ -171,7 +180,7 @@ def compare(expected: Any, got: Any, path: str, *, rtol_atol: tuple[float, float
         return None
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            return _found(M_TYPE(lang, path=path, expected=kind_of(expected), got=kind_of(got)), "structure",
+            return _found(M_TYPE(lang, path=path, expected=kind_of(expected, lang), got=kind_of(got, lang)), "structure",
                           expected, got, path)
         if set(got) != set(expected):
             return _found(M_KEYS(lang, path=path, expected=sorted(map(str, expected)), got=sorted(map(str, got))),
@@ -193,7 +202,7 @@ def compare(expected: Any, got: Any, path: str, *, rtol_atol: tuple[float, float
         return None if same else _found(M_SCALAR(lang, path=path, expected=str(expected), got=str(got)), "values",
                                         expected, got, path)
     if type(got) is not type(expected):
-        return _found(M_TYPE(lang, path=path, expected=kind_of(expected), got=kind_of(got)), "type", expected, got, path)
+        return _found(M_TYPE(lang, path=path, expected=kind_of(expected, lang), got=kind_of(got, lang)), "type", expected, got, path)
     if got != expected:
         return _found(M_SCALAR(lang, path=path, expected=repr(expected), got=repr(got)), "values", expected, got, path)
     return None
