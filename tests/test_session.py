@@ -65,6 +65,17 @@ class FakeGrader:
         return Verdict(status=Status.FAILED, checks=[CheckResult("result", False, 0, "result: wrong")], **base)
 
 
+class SlowRebuildGrader(FakeGrader):
+    """Like FakeGrader, but a check of a task other than the one on screen waits for a flag file."""
+
+    def grade(self, pack, task_id, path, seed=None):
+        if task_id != "more/first-row":
+            flag = Path.cwd() / "go"
+            while not flag.exists():
+                time.sleep(0.05)
+        return super().grade(pack, task_id, path, seed)
+
+
 def make_workspace(tmp_path: Path, pack_dir: Path = MINI):
     pack = load_pack(pack_dir)
     ws = Workspace.create(tmp_path / "ws", pack, str(pack_dir))
@@ -423,15 +434,18 @@ def test_watch_failure_falls_back_to_manual_checks(tmp_path, monkeypatch):
 DRIVER = """
 import os, sys, termios
 sys.path.insert(0, {tests!r})
-from test_session import FakeGrader, MINI
+from test_session import FakeGrader, SlowRebuildGrader, MINI
+from pathlib import Path
 from tutor.pack.loader import load_pack
 from tutor.workspace import Workspace
 from tutor.ui.session import run_session
 before = termios.tcgetattr(0)
-pack = load_pack(MINI)
-ws = Workspace.create(os.getcwd(), pack, str(MINI))
+pack_dir = Path(os.environ.get("DRIVE_PACK", MINI))
+pack = load_pack(pack_dir)
+ws = Workspace.create(os.getcwd(), pack, str(pack_dir))
+grader = SlowRebuildGrader() if os.environ.get("DRIVE_SLOW_REBUILD") else FakeGrader()
 try:
-    code = run_session(ws, pack, FakeGrader(), "en")
+    code = run_session(ws, pack, grader, os.environ.get("DRIVE_LANG", "en"))
 finally:
     print("TERMINAL", "RESTORED" if termios.tcgetattr(0) == before else "BROKEN", flush=True)
 sys.exit(code)
@@ -475,8 +489,11 @@ def test_pty_keys_watch_and_terminal_restored(tmp_path):
         child.expect("Hint 1 of 1")
         child.expect("Indexing returns a view")
         child.expect("quit")
+        _save(exercise, "")
+        child.expect("first-row.py is empty: write the function `solve`")
         _save(exercise, RIGHT)
         child.expect("Passed")
+        child.expect("Course complete")  # the mini pack's only task: the course is done
         child.expect("quit")
         child.send("s")
         child.expect("The reference solution")
@@ -531,6 +548,61 @@ def test_pty_page_fits_the_terminal_redrawn_in_place_and_paged(tmp_path):
     assert len(pages) >= 5
     for page in pages:
         assert page.count("\n") <= rows - 1  # nothing scrolled into the scrollback
+
+
+def test_pty_damaged_progress_rebuilt_in_the_background_while_list_says_so(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    pack = two_lesson_pack(tmp_path)
+    folder = tmp_path / "learner"
+    folder.mkdir()
+    from tutor.workspace import Workspace as W
+
+    ws = W.create(folder, load_pack(pack), str(pack))
+    write(ws, RIGHT)
+    ws.progress_file.write_text("{ not json")
+    child = _drive(folder, DRIVE_PACK=str(pack), DRIVE_SLOW_REBUILD="1")
+    try:
+        child.expect("in the background")
+        child.expect("back to the task")
+        child.send("\r")
+        child.expect("First row")  # the session is usable at once
+        child.expect("quit")
+        listing = subprocess.run([str(TUTOR), "list"], cwd=folder, capture_output=True, text=True, timeout=120,
+                                 env=dict(os.environ, TUTOR_LANG="en"))
+        assert "Rebuilding progress" in listing.stderr and "0 of 3 tasks done" in listing.stdout
+        (folder / "go").write_text("")  # let the re-grade finish
+        child.expect("Recovered 1 passed tasks")
+        child.send("q")
+        child.expect("TERMINAL RESTORED")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    listing = subprocess.run([str(TUTOR), "list"], cwd=folder, capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ, TUTOR_LANG="en"))
+    assert "Rebuilding" not in listing.stderr and "1 of 3 tasks done" in listing.stdout
+
+
+@pytest.mark.parametrize("lang, words", [("en", ["Lesson complete: Views and storage", "Press n for the next lesson"]),
+                                          ("zh", ["本课完成：视图与存储", "按 n 进入下一课"])])
+def test_pty_lesson_complete_screen(tmp_path, lang, words):
+    pexpect = pytest.importorskip("pexpect")
+    pack = two_lesson_pack(tmp_path)
+    child = _drive(tmp_path, DRIVE_PACK=str(pack), DRIVE_LANG=lang)
+    try:
+        child.expect("Lesson 1 of 2|共 2 课")  # the intro
+        child.send("\r")
+        child.expect("First row|第一行")
+        time.sleep(0.5)
+        _save(tmp_path / "exercises" / "views" / "first-row.py", RIGHT)
+        for word in words:
+            child.expect(word)
+        child.send("n")
+        child.expect("more/first-row")
+        child.send("q")
+        child.expect("TERMINAL RESTORED")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
 
 
 def test_pty_editor_key_suspends_and_resumes(tmp_path):
