@@ -33,7 +33,7 @@ def _env(lang: str = "en", **extra: str) -> dict[str, str]:
     env = dict(os.environ, TUTOR_LANG=lang, TERM="xterm", **extra)
     env.pop("EDITOR", None)
     env.pop("VISUAL", None)
-    # A PATH without this venv: `tutor` is not a command here, as after the README's first line.
+    # A PATH without this venv: `tutor` is not a command here (a new terminal, the venv not active).
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if Path(p) != BIN) or "/usr/bin"
     return env
 
@@ -43,7 +43,7 @@ def _plain(text: str) -> str:
 
 
 def _start(folder: Path, *args: str, lang: str = "en", dims: tuple[int, int] = (40, 120), **extra: str):
-    command = os.path.relpath(TUTOR, folder)  # as the README runs it: ../.venv/bin/tutor start
+    command = os.path.relpath(TUTOR, folder)  # started by its path: ../.venv/bin/tutor start
     return pexpect.spawn(command, ["start", *args], cwd=str(folder), env=_env(lang, **extra), encoding="utf-8",
                          timeout=180, dimensions=dims)
 
@@ -208,3 +208,23 @@ def test_hint_and_solution_default_to_the_current_task(tmp_path):
     locked = subprocess.run([str(TUTOR), "solution"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
                             timeout=120)
     assert locked.returncode == 1 and "opens once your answer passes" in locked.stderr
+
+
+def test_readme_first_command_leaves_a_working_tutor(tmp_path):
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    first = re.search(r"```bash\n(.+?)\n```", readme).group(1)
+    assert ". .venv/bin/activate" in first and first.endswith("&& tutor start")
+    # What the activation does, in a real shell: `tutor` is a command there afterwards.
+    shell = pexpect.spawn("bash", ["--norc", "--noprofile"], cwd=str(tmp_path), env=_env(), encoding="utf-8",
+                          timeout=120)
+    try:
+        shell.sendline("tutor --help >/dev/null 2>&1; echo BEFORE-$?")
+        shell.expect(r"BEFORE-(\d+)")
+        assert shell.match.group(1) != "0"  # not on PATH yet
+        shell.sendline(f". {BIN / 'activate'} && tutor list --pack {MINI}; echo AFTER-$?")
+        shell.expect("First row")
+        shell.expect("AFTER-0")
+        shell.sendline("exit")
+        shell.expect(pexpect.EOF)
+    finally:
+        shell.close(force=True)
