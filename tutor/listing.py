@@ -11,8 +11,8 @@ from tutor.i18n import Message
 PIPED_WIDTH = 160
 
 M_REBUILDING = Message(
-    en="Rebuilding progress: `tutor start` is re-grading your files after damage; done tasks will show soon.",
-    zh="正在重建进度：`tutor start` 正在因损坏而重新检查你的文件；已完成的练习稍后会显示出来。",
+    en="Rebuilding progress: after damage, `tutor start` re-grades your files, and done tasks show again once it has.",
+    zh="正在重建进度：进度文件损坏后，`tutor start` 会重新检查你的文件，完成后已通过的练习会重新显示。",
 )
 
 
