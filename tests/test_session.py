@@ -838,3 +838,40 @@ def test_terminal_not_a_tty_uses_manual_mode(tmp_path):
     assert second.returncode == 0, second.stderr
     assert "Passed" in second.stdout
     assert json.loads((folder / ".tutor" / "progress.json").read_text())["tasks"][TASK]["passed"]
+
+
+def test_a_learners_check_preempts_a_background_regrade():
+    """The re-grade of lost progress gives way: cancelled, run again after the learner's check."""
+    from tutor.ui.events import Events, GradeRunner
+
+    class Grader:
+        def __init__(self) -> None:
+            self.cancelled = threading.Event()
+
+        def cancel(self) -> None:
+            self.cancelled.set()
+
+    grader = Grader()
+    events = Events()
+    runner = GradeRunner(grader, events)
+    started = threading.Event()
+    runs: list[str] = []
+    results: list[str] = []
+
+    def background() -> str:
+        runs.append("background")
+        started.set()
+        if len(runs) == 1:
+            assert grader.cancelled.wait(60)  # killed, as a long re-grade would be
+            return "cancelled"
+        return "re-graded"
+
+    runner.submit(("rebuild", TASK), background, results.append, background=True)
+    assert started.wait(30)
+    runner.submit(1, lambda: runs.append("mine") or "verdict")
+    assert events.next() == ("graded", 1, "verdict")
+    deadline = time.time() + 30
+    while not results and time.time() < deadline:
+        time.sleep(0.05)
+    runner.close()
+    assert runs == ["background", "mine", "background"] and results == ["re-graded"]

@@ -215,6 +215,8 @@ class GradeRunner:
         self._closed = False
         self._lock = threading.Lock()
         self._running: Any = None
+        self._running_background = False
+        self._preempted = False
         self._thread = threading.Thread(target=self._serve, name="tutor-grade", daemon=True)
         self._thread.start()
 
@@ -222,11 +224,20 @@ class GradeRunner:
                background: bool = False) -> None:
         """Run ``work()``; its result (or the exception it raised) goes to ``done``, else to the queue.
 
-        ``background`` work (re-grading lost progress) runs only when no other waits.
+        ``background`` work (re-grading lost progress) runs only when no other
+        waits, and gives way to any that comes: it is cancelled and runs again
+        later, so the learner's own check never waits behind it.
         """
         with self._ready:
             (self._background if background else self._jobs).append((token, work, done))
             self._ready.notify()
+        if not background and callable(getattr(self.grader, "cancel", None)):
+            with self._lock:
+                if self._running is None or not self._running_background:
+                    return
+                self._preempted = True
+                running = self._running
+            self.cancel(running)
 
     def cancel(self, token: Any) -> None:
         """Stop the check for ``token`` if it is running (its result is then of no use).
@@ -251,38 +262,42 @@ class GradeRunner:
 
         threading.Thread(target=keep_cancelling, name="tutor-cancel", daemon=True).start()
 
-    def busy_with(self, token: Any) -> bool:
-        with self._lock:
-            return self._running == token
-
     def close(self) -> None:
         with self._ready:
             self._closed = True
             self._ready.notify()
 
-    def _take(self) -> _Job | None:
+    def _take(self) -> tuple[_Job, bool] | None:
         with self._ready:
             while not (self._closed or self._jobs or self._background):
                 self._ready.wait()
             if self._closed:
                 return None
-            return (self._jobs or self._background).popleft()
+            if self._jobs:
+                return self._jobs.popleft(), False
+            return self._background.popleft(), True
 
     def _serve(self) -> None:
         while True:
-            job = self._take()
-            if job is None:
+            taken = self._take()
+            if taken is None:
                 return
+            job, background = taken
             token, work, done = job
             with self._lock:
-                self._running = token
+                self._running, self._running_background, self._preempted = token, background, False
             try:
                 result: Any = work()
             except BaseException as exc:  # handed to the session, which says what went wrong
                 result = exc
             finally:
                 with self._lock:
+                    preempted = background and self._preempted
                     self._running = None
+            if preempted:
+                with self._ready:
+                    self._background.appendleft(job)  # again, once the learner's check is done
+                continue
             if done is not None:
                 done(result)
             else:
