@@ -530,10 +530,11 @@ def test_pty_page_fits_the_terminal_redrawn_in_place_and_paged(tmp_path):
     try:
         child.expect("back to the task")
         child.send("\r")
-        child.expect("First row")  # the task's heading at the top
+        child.expect("First row")  # the task's heading at the top, then its prompt and file
+        child.expect("Your file")
         child.expect("more lines: space")  # cases and checks do not fit in 14 rows
         child.send(" ")
-        child.expect("Your file")  # the next page
+        child.expect("aliasing: which inputs")  # the next page: what is checked
         for key in "hhl":
             child.send(key)
             child.expect("quit|Enter to go back")

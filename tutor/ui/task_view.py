@@ -50,6 +50,7 @@ class M:
 
     task_of = Message("task {n} of {total}", "第 {n} 题，共 {total} 题")
     lesson_of = Message("Lesson {n} of {total}", "第 {n} 课，共 {total} 课")
+    placed = Message("({lesson}, {task})", "（{lesson}，{task}）")
     cases = Message("Cases", "用例")
     case = Message("case {n}", "用例 {n}")
     hidden = Message(
@@ -290,23 +291,18 @@ class TaskView:
         title.append(" · ")
         title.append(self.task.title.get(lang), style="bold")
         if self.number is not None and self.total is not None:
-            title.append(f"  ({self.lesson.title.get(lang)}, {M.task_of(lang, n=self.number, total=self.total)})",
-                         style="dim")
+            title.append("  " + M.placed(lang, lesson=self.lesson.title.get(lang),
+                                         task=M.task_of(lang, n=self.number, total=self.total)), style="dim")
         return title
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """Heading, prompt and the file to edit first (what fits the top of a screen), then the details."""
         lang, task = self.lang, self.task
         yield Rule(self.heading(), align="left", style="cyan")
         prompt = task.prompt.get(lang)
         if prompt:
             yield markdown(prompt)
             yield Text("")
-        if not self.compact:
-            yield from self._cases()
-            if self.show_checks and task.checks:
-                yield Text(M.checked(lang), style="bold")
-                for check in task.checks:
-                    yield Text("  • " + describe_check(check, lang))
         if self.path is not None:
             line = Text(M.your_file(lang) + colon(lang), style="bold")
             line.append(display_path(self.path), style="bold magenta")
@@ -314,6 +310,14 @@ class TaskView:
             if not self.compact and self.edit_hint:
                 hint = M.edit_hint if self.edit_hint == "watch" else M.edit_hint_manual
                 yield Text(hint(lang), style="dim")
+            if not self.compact:
+                yield Text("")
+        if not self.compact:
+            yield from self._cases()
+            if self.show_checks and task.checks:
+                yield Text(M.checked(lang), style="bold")
+                for check in task.checks:
+                    yield Text("  • " + describe_check(check, lang))
 
     def _cases(self) -> RenderResult:
         lang, task = self.lang, self.task
