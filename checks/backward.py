@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tutor.checks import CaseContext, Finding
 from tutor.checks.input_grads import compare_grads
+from tutor.grading.runtime_errors import explain
 from tutor.i18n import Message
 
 SCOPE = "case"
@@ -21,5 +22,8 @@ M_FAILED = Message(
 
 def check(ctx: CaseContext, options: list[str]) -> Finding | None:
     if ctx.learner.backward_error:
-        return Finding(M_FAILED(ctx.lang, reason=ctx.learner.backward_error), {}, "missing-grad")
+        message = M_FAILED(ctx.lang, reason=ctx.learner.backward_error)
+        known = explain(ctx.learner.backward_error, ctx.args, ctx.lang)
+        details = {} if known is None else {"error_kind": known[0]}
+        return Finding(message if known is None else f"{message}\n{known[1]}", details, "missing-grad")
     return compare_grads(ctx, options, ctx.reference.backward_grads, ctx.learner.backward_grads)

@@ -209,3 +209,65 @@ def test_validate_warns_about_feedback_for_an_aspect_that_cannot_occur(tmp_path:
     assert proc.returncode == 0, proc.stderr  # a warning, not an error
     report = json.loads(proc.stdout.splitlines()[0])
     assert report["valid"] and len(report["warnings"]) == 2 and "永远不会显示" in report["warnings"][0]["message"]
+
+
+# Known runtime errors: (task, code, error kind, explanation (en, zh)) — each explained above the traceback.
+ERRORS = [
+    ("errors/add-column", _fn("return x + y", "x, y"), "broadcast",
+     ("dimension 1 has 4 against 3:\n  x  (3, 4)\n  y  (   3)", "第 1 维是 4 对 3：\n  x  (3, 4)\n  y  (   3)")),
+    ("errors/flatten", _fn("return x.view(-1)"), "view-non-contiguous", ("use `reshape`", "请用 `reshape`")),
+    ("errors/double-leaf", _fn("x.mul_(2)\nreturn x"), "inplace-leaf", ("leaf tensor that requires grad", "需要梯度的叶子节点")),
+    ("errors/grad-twice", _fn("y = (x ** 3).sum()\ny.backward()\ny.backward()\nreturn x.grad"), "backward-twice",
+     ("`retain_graph=True`", "`retain_graph=True`")),
+    ("errors/matmul-dtypes", _fn("return a @ b", "a, b"), "mm-dtype", ("same dtype (float64 ≠ float32 here)", "dtype 相同（这里是 float64 ≠ float32）")),
+    ("errors/devices", _fn("return x + torch.ones(3, 3, device='meta')"), "device-mismatch",
+     ("without `device=`", "不带 `device=`")),
+    ("errors/to-numpy", _fn("return float(x.numpy().sum())"), "numpy-requires-grad", ("`.detach().numpy()`", "`.detach().numpy()`")),
+]
+NUMBERING = {  # the first case is case 1 on every screen and in every message
+    "errors/loop": (_fn("while True:\n    pass"), "timeout", ("on case 1:", "在第 1 个用例上")),
+    "advice/relu6": (_fn("raise ValueError('no')"), "error", ("on case 1 (x:", "在第 1 个用例（x:")),
+    "detect/scale": (_fn("return None"), "failed", ("", "")),
+}
+
+
+@pytest.fixture(scope="module")
+def errors_graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict]]:
+    """lang -> task -> verdict, the erroring answers in one workspace."""
+    answers = {task: code for task, code, *_ in ERRORS} | {task: code for task, (code, *_) in NUMBERING.items()}
+    ws = make_workspace(tmp_path_factory.mktemp("errors"), FEEDBACK, answers)
+    graded = {}
+    for lang in ("en", "zh"):
+        code, data, stderr = grade_json(str(ws), "--pack", str(FEEDBACK), "--seed", "3", "--lang", lang)
+        assert code == 1 and "Traceback (most recent" not in stderr, stderr
+        graded[lang] = {v["task"]: v for v in data[0]["tasks"]}
+    return graded
+
+
+@pytest.mark.parametrize("task, code, kind, says", ERRORS, ids=[e[0] for e in ERRORS])
+def test_known_runtime_errors_are_explained_above_the_traceback(errors_graded: dict, task: str, code: str, kind: str,
+                                                               says: tuple[str, str]) -> None:
+    for lang, text in zip(("en", "zh"), says):
+        verdict = errors_graded[lang][task]
+        assert verdict["status"] == "error" and verdict["error_kind"] == kind, verdict["error"]
+        error = verdict["error"]
+        assert text in error and error.index(text) < error.index("Traceback (most recent call last)")
+        assert "Error: " in error.rsplit("\n", 2)[-1] or "Error: " in error.splitlines()[-1]  # the learner's own last line
+
+
+def test_cases_are_counted_from_one(errors_graded: dict) -> None:
+    for task, (_, status, says) in NUMBERING.items():
+        for lang, text in zip(("en", "zh"), says):
+            verdict = errors_graded[lang][task]
+            assert verdict["status"] == status
+            assert text in (verdict["error"] or ""), verdict["error"]
+    failed = [c for c in errors_graded["en"]["detect/scale"]["checks"] if not c["passed"]]
+    assert failed[0]["case"] == 0 and failed[0]["aspect"] == "structure"  # JSON `case` is the 0-based index
+
+
+def test_text_output_numbers_cases_from_one_and_explains_errors(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws", FEEDBACK, {"errors/add-column": ERRORS[0][1], "detect/scale": _fn("return x * 6")})
+    shown = run_tutor("check", "errors/add-column", "--pack", str(FEEDBACK), "--lang", "zh", cwd=ws)
+    assert shown.returncode == 1 and "广播从右边开始对齐形状" in shown.stdout and "第 1 个用例" in shown.stdout
+    graded = run_tutor("grade", str(ws), "--pack", str(FEEDBACK), "--format", "text", "--seed", "1")
+    assert "case 1" in graded.stdout and "case 0" not in graded.stdout, graded.stdout

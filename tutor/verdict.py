@@ -89,6 +89,7 @@ class Verdict:
     pack: PackRef | None = None
     versions: dict[str, str] = field(default_factory=dict)
     layers: list[str] = field(default_factory=list)
+    error_kind: str | None = None  # a known runtime error the grader explained (``broadcast``, ...)
     # Lines for the learner beside the verdict (e.g. a student pack's hidden cases are graded by the course).
     notes: list[str] = field(default_factory=list)
 

@@ -29,7 +29,7 @@ import tutor
 from tutor.checks import CaseContext, Finding, Run
 from tutor import pycode
 from tutor.errors import PackError, Problem, UserError
-from tutor.grading import feedback, refusal
+from tutor.grading import feedback, refusal, runtime_errors
 from tutor.grading.compare import tensor_paths
 from tutor.grading.inputs import CaseError, CaseInputs, make_cases
 from tutor.grading.pool import Pool, RunResult
@@ -308,7 +308,7 @@ class Grader:
             return
         if outcome.load_error is not None:
             verdict.status = Status.ERROR
-            verdict.error = outcome.load_error
+            verdict.error = self._explained(verdict, outcome.load_error, {})
             return
 
         # A student pack ships stubs for the course's own (custom) checks: the course runs those.
@@ -350,14 +350,15 @@ class Grader:
         elif result.timed_out:
             pending = [i for i in range(len(cases)) if i not in outcome.runs and i not in outcome.errors]
             verdict.status = Status.TIMEOUT
-            verdict.error = M_TIMEOUT(lang, limit=task.timeout, case=pending[0] if pending else len(cases) - 1)
+            verdict.error = M_TIMEOUT(lang, limit=task.timeout, case=(pending[0] if pending else len(cases) - 1) + 1)
         elif result.result_overflow:
             verdict.status = Status.CRASHED
             verdict.error = M_TOO_LARGE(lang, mb=MAX_RESULT_BYTES >> 20)
         elif outcome.errors:
             index = min(outcome.errors)
             verdict.status = Status.ERROR
-            verdict.error = M_CASE_ERROR(lang, case=index, args=_case_args(cases[index]), trace=outcome.errors[index])
+            verdict.error = M_CASE_ERROR(lang, case=index + 1, args=_case_args(cases[index]),
+                                         trace=self._explained(verdict, outcome.errors[index], cases[index].args))
         elif not outcome.done or not all_ran:
             how = _exit_text(result.exit_code)
             hint = M_MEMORY_HINT(lang, mb=task.memory_mb) if result.exit_code < 0 else M_EXIT_HINT(lang)
@@ -372,6 +373,14 @@ class Grader:
             verdict.score = float(task.points)
         elif task.partial and task_ok and cases:
             verdict.score = round(task.points * passed_cases / len(cases), 2)
+
+    def _explained(self, verdict: Verdict, trace: str, args: dict[str, Any]) -> str:
+        """The learner's traceback, under one sentence explaining it when the error is a known one."""
+        known = runtime_errors.explain(trace, args, self.lang)
+        if known is None:
+            return trace
+        verdict.error_kind, sentence = known
+        return f"{sentence}\n\n{trace}"
 
     def _result(self, kind: str, finding: Finding | None, case: int | None, task: Task,
                 ctx: CaseContext) -> CheckResult:

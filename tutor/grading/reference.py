@@ -77,7 +77,7 @@ class Reference:
                 result = self.func(**args)
             except Exception as exc:  # noqa: BLE001
                 raise PackError(
-                    [Problem(self.where, f"the solution raises on case {case_index}: {type(exc).__name__}: {exc}")]
+                    [Problem(self.where, f"the solution raises on case {case_index + 1}: {type(exc).__name__}: {exc}")]
                 ) from None
             run = Run(result=result, inputs=args, grads=input_grads(args))
             upstream: list[Any] = []
@@ -88,6 +88,6 @@ class Reference:
                 run.backward_grads, error = run_backward(result, args, backward, upstream)
                 if error:
                     raise PackError(
-                        [Problem(self.where, f"backward through the solution fails on case {case_index}: {error}")]
+                        [Problem(self.where, f"backward through the solution fails on case {case_index + 1}: {error}")]
                     )
         return run, upstream

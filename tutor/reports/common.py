@@ -144,13 +144,13 @@ def short_status(v: Verdict) -> str:
 
 def case_label(v: Verdict, case: int | None) -> str:
     """``"case 2"``, or ``"hidden case 3 (x: float32[4, 2])"``: hidden cases show shapes only,
-    which is all their ``CaseInfo`` holds."""
+    which is all their ``CaseInfo`` holds. People count cases from 1 (``case`` is an index)."""
     if case is None:
         return ""
     info = next((c for c in v.cases if c.index == case), None)
     if info is None:
-        return f"case {case}"
-    label = f"hidden case {case}" if info.hidden else f"case {case}"
+        return f"case {case + 1}"
+    label = f"hidden case {case + 1}" if info.hidden else f"case {case + 1}"
     if info.hidden and info.args:
         label += " (" + ", ".join(f"{k}: {a}" for k, a in info.args.items()) + ")"
     return label

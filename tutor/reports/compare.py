@@ -32,7 +32,7 @@ def _num(x: float) -> str:
 
 
 def _check_key(c: CheckResult) -> str:
-    return f"{c.name}" if c.case is None else f"{c.name} (case {c.case})"
+    return f"{c.name}" if c.case is None else f"{c.name} (case {c.case + 1})"
 
 
 def _keyed(checks: list[CheckResult]) -> dict[str, CheckResult]:
