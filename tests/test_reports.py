@@ -385,7 +385,7 @@ def test_junit_parses_with_junitparser_and_etree(results):
     assert cases["tensors/zeros"].is_passed
     add = cases["tensors/add"].result
     assert len(add) == 1 and isinstance(add[0], JUnitFailure)
-    assert add[0].message == "result [case 0]: expected shape [3, 4], got [4, 3]"
+    assert add[0].message == "result [case 1]: expected shape [3, 4], got [4, 3]"
     assert "you changed x in place" in add[0].text
     for task, kind in [("views/first-row", "error"), ("views/transpose", "timeout"), ("autograd/backward", "crashed"), ("misc/net", "refused")]:
         res = cases[task].result
@@ -427,7 +427,7 @@ def test_gradescope_results_json():
     assert "timeout: timed out after 10 s" in by["views/transpose"]["output"]
     assert by["views/transpose"]["max_score"] == 2
     grad = by["autograd/grad"]["output"]
-    assert "hidden case 1 (x: float32[5, 2])" in grad and SECRET not in json.dumps(data)
+    assert "hidden case 2 (x: float32[5, 2])" in grad and SECRET not in json.dumps(data)
     assert data["extra_data"]["seed"] == 1234 and data["extra_data"]["pack"]["hash"] == "sha256:abc123"
     assert by["autograd/grad"]["extra_data"]["status"] == "failed"
 
@@ -590,9 +590,9 @@ def test_same_verdict_names_what_changed():
     assert "status: 'failed' -> 'passed'" in diffs
     assert "score: 0 -> 1" in diffs
     assert "seed: 1234 -> 5" in diffs
-    assert "check result (case 0): failed -> passed" in diffs
-    assert any(d.startswith("check mutation (case 0) message:") for d in diffs)
-    assert "check aliasing (case 0): only in the replayed verdict" in diffs
+    assert "check result (case 1): failed -> passed" in diffs
+    assert any(d.startswith("check mutation (case 1) message:") for d in diffs)
+    assert "check aliasing (case 1): only in the replayed verdict" in diffs
     e1, e2 = alice().verdicts[2], alice().verdicts[2]
     e2.error = "TypeError: bad"
     assert compare.same_verdict(e1, e2) == ["error: \"NameError: name 'y' is not defined\" -> 'TypeError: bad'"]
