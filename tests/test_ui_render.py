@@ -492,3 +492,14 @@ def test_type_mismatch_names_the_kinds_in_the_learners_language():
     assert "张量" in zh.message and "元组" in zh.message and "a tensor" not in zh.message
     en = compare(torch.zeros(2), (1, 2), "result", rtol_atol=None, device="cpu", hidden=False, lang="en")
     assert "should be a tensor, but it is a tuple" in en.message
+
+
+def test_lists_in_chinese_use_the_enumeration_comma():
+    from tutor.ui.text import join_words
+
+    checks = [CheckResult("result", False, i, "result: wrong") for i in range(3)]
+    verdict = Verdict(task="views/first-row", status=Status.FAILED, score=0, max_score=1, device="cpu", seed=1,
+                      duration_ms=1, checks=checks, cases=[CaseInfo(i, False, {}) for i in range(3)])
+    assert "用例 2、用例 3" in render(VerdictView(verdict, "zh"))
+    assert "case 2, case 3" in render(VerdictView(verdict, "en"))
+    assert join_words(["a", "b"], "zh") == "a、b"

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from tutor.i18n import Message
 from tutor.ui.course import DONE, LOCKED, PENDING, TaskRow, task_rows
+from tutor.ui.text import join_words
 
 __all__ = ["ListView", "format_seconds", "progress_bar"]
 
@@ -111,7 +112,7 @@ class ListView:
         line.append_text(progress_bar(done, len(rows), 24))
         line.append(f"  {done}/{len(rows)}")
         if rows and rows[0].locked_by:
-            line.append("  " + M.locked_by(lang, lessons=", ".join(rows[0].locked_by)), style="yellow")
+            line.append("  " + M.locked_by(lang, lessons=join_words(rows[0].locked_by, lang)), style="yellow")
         return line
 
     def _widths(self) -> list[int]:

@@ -46,7 +46,7 @@ from tutor.ui.list_view import ListView
 from tutor.ui.milestones import CourseComplete, LessonComplete, lesson_done
 from tutor.ui.task_view import LessonIntro, TaskView, display_path
 from tutor.ui.terminal import Screen, Terminal, render_lines
-from tutor.ui.text import install_cjk_wrapping, markdown
+from tutor.ui.text import install_cjk_wrapping, join_words, markdown
 from tutor.ui.verdict_view import ReferenceView, VerdictView
 from tutor.workspace.starters import starter_state, starter_text
 
@@ -690,7 +690,7 @@ class Session:
             self._notice(M.no_such_task(lang, what=what), style="yellow", footer=True)
             return
         if row.status == LOCKED:
-            lessons = ", ".join(unmet_requires(self.pack, row.lesson, self.progress.done()))
+            lessons = join_words(unmet_requires(self.pack, row.lesson, self.progress.done()), lang)
             self._notice(M.locked(lang, task=row.task_id, lessons=lessons), style="yellow", footer=True)
             return
         self._open(row.task_id)

@@ -31,7 +31,7 @@ from tutor.pack.models import (
     Task,
     TensorValues,
 )
-from tutor.ui.text import colon, markdown
+from tutor.ui.text import colon, join_words, markdown
 from tutor.ui.verdict_view import tidy_description
 from tutor.verdict import CaseInfo
 
@@ -120,10 +120,6 @@ class M:
     check_custom = Message("custom: a check of this course's own", "custom：本课程自定义的检查")
 
 
-def _join(items: Sequence[str], lang: str) -> str:
-    return ("、" if lang == "zh" else ", ").join(items)
-
-
 def _fmt_num(value: float | str) -> str:
     if isinstance(value, str):  # a bound that follows the dims: `high: n + 1`
         return value
@@ -155,11 +151,11 @@ def describe_value(spec: Any, lang: str = "en", pinned: dict[str, int] | None = 
             "int": lambda: M.random_int(lang, low=_fmt_num(low), high=_fmt_num(high)),
             "bool": lambda: M.random_bool(lang),
         }[spec.dist]()
-        return f"{dtype}{_shape(shape)} ({_join([what, *_tensor_extras(spec, lang)], lang)})"
+        return f"{dtype}{_shape(shape)} ({join_words([what, *_tensor_extras(spec, lang)], lang)})"
     if isinstance(spec, TensorValues):
         dtype = f", dtype={spec.dtype}" if spec.dtype else ""
         extras = _tensor_extras(spec, lang)
-        tail = f" ({_join(extras, lang)})" if extras else ""
+        tail = f" ({join_words(extras, lang)})" if extras else ""
         return f"tensor({_short(spec.values)}{dtype}){tail}"
     if isinstance(spec, DtypeValue):
         return M.dtype_value(lang, dtype=spec.dtype)
@@ -210,7 +206,7 @@ def describe_check(check: Any, lang: str = "en") -> str:
             "forbid": M.check_forbid,
             "require": M.check_require,
         }[kind]
-        return message(lang, names=_join(list(options), lang))
+        return message(lang, names=join_words(list(options), lang))
     if kind == "source":
         rules = []
         if options.max_lines:
@@ -218,8 +214,8 @@ def describe_check(check: Any, lang: str = "en") -> str:
         if options.no_loops:
             rules.append(M.source_loops(lang))
         if options.forbid_names:
-            rules.append(M.source_names(lang, names=_join(options.forbid_names, lang)))
-        return M.check_source(lang, rules=_join(rules, lang))
+            rules.append(M.source_names(lang, names=join_words(options.forbid_names, lang)))
+        return M.check_source(lang, rules=join_words(rules, lang))
     if kind == "custom":
         return M.check_custom(lang)
     return kind
@@ -355,8 +351,8 @@ class TaskView:
                 low, high = task.dims[name]
                 parts.append(M.dim_range(lang, name=name, low=low, high=high))
         if n == 1:
-            return M.hidden_one(lang, template=_join(parts, lang))
-        return M.hidden(lang, n=n, template=_join(parts, lang))
+            return M.hidden_one(lang, template=join_words(parts, lang))
+        return M.hidden(lang, n=n, template=join_words(parts, lang))
 
 
 def _case_line(n: int, args: dict[str, str], lang: str) -> Text:

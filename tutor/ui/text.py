@@ -17,11 +17,12 @@ every text the UI prints.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable
 
-from rich.markdown import Markdown
+if TYPE_CHECKING:
+    from rich.markdown import Markdown
 
-__all__ = ["markdown", "install_cjk_wrapping", "is_cjk", "colon"]
+__all__ = ["markdown", "install_cjk_wrapping", "is_cjk", "colon", "join_words"]
 
 # CJK ideographs, kana, hangul and the full-width forms and punctuation.
 _CJK = (
@@ -42,12 +43,19 @@ def colon(lang: str) -> str:
     return "：" if lang == "zh" else ": "
 
 
+def join_words(items: Iterable[str], lang: str) -> str:
+    """A list in running text: ``a, b, c``; in Chinese with the enumeration comma, ``a、b、c``."""
+    return ("、" if lang == "zh" else ", ").join(items)
+
+
 def is_cjk(char: str) -> bool:
     return bool(char) and _CJK_CHAR.fullmatch(char) is not None
 
 
 def markdown(text: str, **options: Any) -> Markdown:
     """rich ``Markdown`` for ``text``, with soft breaks between two CJK characters joined."""
+    from rich.markdown import Markdown  # markdown-it is not for `tutor list`, which shares this module
+
     rendered = Markdown(text, **options)
     for token in rendered.parsed:
         children = token.children or []

@@ -29,7 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tutor.i18n import Message
-from tutor.ui.text import colon, markdown
+from tutor.ui.text import colon, join_words, markdown
 from tutor.verdict import CaseInfo, CheckResult, Status, Verdict
 
 __all__ = [
@@ -319,7 +319,7 @@ class VerdictView:
             others = [c for c in group[1:] if c.case != first.case or c.case is None]
             if others:
                 labels = _unique(self._case_label(c.case, cases) for c in others)
-                body.append(Text(M.also_fails(lang, cases=", ".join(labels)), style="dim"))
+                body.append(Text(M.also_fails(lang, cases=join_words(labels, lang)), style="dim"))
                 any_hidden = any_hidden or any(
                     c.case is not None and cases.get(c.case, _NO_CASE).hidden for c in others
                 )
@@ -780,12 +780,12 @@ class AliasingDetailsView:
         missing = [n for n in exp_sh if n not in got_sh]
         extra = [n for n in got_sh if n not in exp_sh]
         if missing and not got_sh:
-            yield Text(M.view_expected(lang, names=", ".join(missing)), style="italic")
+            yield Text(M.view_expected(lang, names=join_words(missing, lang)), style="italic")
         elif extra and not exp_sh:
-            yield Text(M.copy_expected(lang, names=", ".join(extra)), style="italic")
+            yield Text(M.copy_expected(lang, names=join_words(extra, lang)), style="italic")
         elif missing or extra:
             nothing = M.nothing(lang)
             yield Text(
-                M.both_differ(lang, expected=", ".join(exp_sh) or nothing, got=", ".join(got_sh) or nothing),
+                M.both_differ(lang, expected=join_words(exp_sh, lang) or nothing, got=join_words(got_sh, lang) or nothing),
                 style="italic",
             )
