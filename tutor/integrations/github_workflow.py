@@ -3,7 +3,10 @@
 The workflow (``.github/workflows/tutor.yml``) checks the repository out
 without keeping the token (``persist-credentials: false``: the learner's code
 runs in the job and must not find a credential in ``.git/config``), installs
-CPU torch and tutor, grades once with ``tutor grade . --format json``, and
+CPU torch and tutor (from ``TUTOR_INSTALL``: by default the wheel of the
+running tutor, which ``write`` puts in ``.tutor/wheels/``, so a template
+repository made by ``tutor init --ci github`` installs with no index that
+knows tutor), grades once with ``tutor grade . --format json``, and
 from that one report:
 
 - prints GitHub Classroom's two notices (``Points X/Y`` and the
@@ -34,7 +37,10 @@ import os
 import sys
 from pathlib import Path
 
+from tutor.integrations import wheel
+
 WORKFLOW = Path(".github") / "workflows" / "tutor.yml"
+WHEELS = Path(".tutor") / "wheels"
 RESULTS_FILE = "tutor-results.json"
 STDERR_FILE = "tutor-stderr.txt"
 TORCH = "torch==2.13.0"
@@ -66,7 +72,11 @@ env:
   # {pack_checkout}/ with the TUTOR_PACK_TOKEN secret (a read-only token). Set TUTOR_PACK to
   # {pack_checkout} (or a folder in it) to grade with it.
   TUTOR_PACK_REPO: ""
-  TUTOR_VERSION: "{tutor_version}"
+  # What pip installs tutor from (tutor is on no public index). Default: the wheel
+  # `tutor init --ci github` wrote beside this workspace. Pin another source here:
+  # a wheel committed to this repository, your copy of tutor's repository
+  # ("git+https://github.com/OWNER/REPO@TAG"), or a requirement your own index serves.
+  TUTOR_INSTALL: "{tutor_install}"
 
 jobs:
   run-autograding-tests:
@@ -101,7 +111,7 @@ jobs:
         run: |
           python -m pip install --upgrade pip
           python -m pip install {torch} --index-url {torch_index}
-          python -m pip install "torch-tutor==${{TUTOR_VERSION}}"
+          python -m pip install "${{TUTOR_INSTALL}}"
 
       - name: Grade
         id: tutor
@@ -133,12 +143,16 @@ _OUTSIDE_COMMENT = """\
 """
 
 
-def render(pack_source: str, root: Path | None = None) -> str:
-    """The workflow's text for a workspace whose pack is ``pack_source`` ("builtin" or a path)."""
+def render(pack_source: str, root: Path | None = None, install: str = "") -> str:
+    """The workflow's text for a workspace whose pack is ``pack_source`` ("builtin" or a path),
+    installing tutor from ``install`` (default: the wheel ``write`` puts in the workspace)."""
     from tutor import __version__
 
     tutor_pack, comment = _pack_setting(pack_source, root)
+    if not install:
+        install = f"{WHEELS.as_posix()}/{wheel.wheel_name(wheel.installed())}"
     return _TEMPLATE.format(
+        tutor_install=_quote(install),
         tutor_version=__version__,
         tutor_pack=tutor_pack,
         pack_comment=comment,
@@ -183,6 +197,7 @@ def write(root: Path, pack_source: str) -> Path:
     root = Path(root)
     path = root / WORKFLOW
     text = render(pack_source, root)
+    wheel.build(root / WHEELS)  # what the workflow installs tutor from
     if path.exists():
         try:
             same = path.read_text(encoding="utf-8") == text
@@ -210,18 +225,34 @@ def report(results_file: Path, *, exit_code: int = 0, stderr_file: Path | None =
     if not results:
         why = _tail(stderr_file) or f"tutor grade exited {exit_code} without a report"
         print(f"::error title=Autograding failed::{github._escape_data(why)}")
-        result = {"version": 1, "status": "error", "message": why, "max_score": 0, "tests": []}
-        import base64
-
-        encoded = base64.b64encode(json.dumps(result, separators=(",", ":")).encode()).decode()
+        result = github.grading_failed(why, _pack_points())
+        print(github.notices_for(result))
         _append(summary, f"### Autograding failed\n\n```\n{why}\n```\n")
-        _append(output, f"result={encoded}\n")
+        _append(output, f"result={github.encode_result(result)}\n")
         return 0
     ws = results[0]
     print(github.notices(ws))
     _append(summary, "\n".join(github.summary_markdown(w) for w in results))
     _append(output, f"result={github.classroom_result_b64(ws)}\n")
     return len(results)
+
+
+def _pack_points() -> float:
+    """What the work is worth, from the pack that should have graded it (0 when even that fails)."""
+    from tutor.errors import UserError
+    from tutor.pack.loader import builtin_course, load_pack
+    from tutor.workspace import Workspace
+
+    try:
+        setting = os.environ.get("TUTOR_PACK", "")
+        if setting:
+            path = Path(setting)
+        else:
+            ws = Workspace.find(Path.cwd())
+            path = (ws.pack_record().pack_path(ws.root) if ws else None) or builtin_course()
+        return float(sum(task.points for _, task in load_pack(path).tasks()))
+    except (UserError, OSError, ValueError):
+        return 0.0
 
 
 def _read(path: Path) -> list:

@@ -3,8 +3,10 @@
 The zip holds:
 
 - ``setup.sh``: run once when Gradescope builds the autograder image. Installs
-  Python, CPU torch 2.13.0 and tutor (this version) into a virtual
-  environment, ``/autograder/tutor-venv``;
+  Python, CPU torch 2.13.0 and tutor into a virtual environment,
+  ``/autograder/tutor-venv``: tutor from ``wheels/``, the wheel of the
+  running tutor built at export (``tutor.integrations.wheel``), so the image
+  needs no index that knows tutor;
 - ``run_autograder``: run for each submission. It makes a fresh workspace
   from the bundled pack, copies the submitted exercise files into it (see
   ``prepare``), grades it with ``tutor grade --format gradescope`` into
@@ -40,8 +42,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from tutor.integrations import wheel
+
 TORCH = "torch==2.13.0"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+WHEELS = "wheels"
 MAX_FILE = 1 << 20  # a submitted exercise file larger than this is ignored
 _SKIP_DIRS = {".git", ".tutor", "__pycache__", "__MACOSX", ".ipynb_checkpoints", "node_modules"}
 _EPOCH = (2020, 1, 1, 0, 0, 0)  # fixed zip timestamps: the same pack gives the same bundle
@@ -49,20 +54,29 @@ _EPOCH = (2020, 1, 1, 0, 0, 0)  # fixed zip timestamps: the same pack gives the 
 SETUP_SH = """\
 #!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
-# It installs CPU torch and tutor {version} into a virtual environment.
+# It installs CPU torch and tutor {version} into a virtual environment, tutor
+# from the wheel inside this bundle (tutor is on no public index), its other
+# requirements from PyPI. TUTOR_TORCH_INDEX names where torch comes from
+# (empty: pip's own index).
 set -euxo pipefail
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
+SOURCE="${{AUTOGRADER_SOURCE:-$ROOT/source}}"
 VENV="${{TUTOR_VENV:-$ROOT/tutor-venv}}"
-export DEBIAN_FRONTEND=noninteractive
-if command -v apt-get >/dev/null; then
+TORCH_INDEX="${{TUTOR_TORCH_INDEX-{torch_index}}}"
+if ! python3 -c "import venv, ensurepip" 2>/dev/null && command -v apt-get >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
   apt-get update
   apt-get install -y --no-install-recommends python3 python3-pip python3-venv
 fi
 python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --upgrade pip
-"$VENV/bin/python" -m pip install {torch} --index-url {torch_index}
-"$VENV/bin/python" -m pip install "torch-tutor=={version}"
-"$VENV/bin/python" -m tutor doctor || true
+if [ -n "$TORCH_INDEX" ]; then
+  "$VENV/bin/python" -m pip install {torch} --index-url "$TORCH_INDEX"
+else
+  "$VENV/bin/python" -m pip install {torch}
+fi
+"$VENV/bin/python" -m pip install "$SOURCE/{wheel}"
+"$VENV/bin/tutor" doctor || true
 """
 
 RUN_AUTOGRADER = """\
@@ -86,23 +100,29 @@ rm -f "$RESULT_FILE"
 if [ -x "$VENV/bin/python" ]; then PY="$VENV/bin/python"; else PY="$(command -v python3 || echo python3)"; fi
 WORK="$(mktemp -d "${{TMPDIR:-/tmp}}/tutor-autograder.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"  # no folder named tutor/ in the working directory may shadow the installed one
 
 echo "== tutor: preparing a workspace from $SUBMISSION"
 "$PY" -m tutor.integrations.gradescope_bundle prepare \\
-  --pack "$PACK" --submission "$SUBMISSION" --workspace "$WORK/workspace" --notes "$WORK/notes.json"
+  --pack "$PACK" --submission "$SUBMISSION" --workspace "$WORK/workspace" --notes "$WORK/notes.json" \
+  2> "$WORK/errors.txt"
 prepared=$?
+cat "$WORK/errors.txt" >&2
 
 code=2
 if [ "$prepared" -eq 0 ]; then
   echo "== tutor: grading"
+  # With --format gradescope, tutor grade exits 0 once results.json is written,
+  # also when it could not grade (the file then says so, and why).
   "$PY" -m tutor grade "$WORK/workspace" --pack "$PACK" --format gradescope --output "$RESULT_FILE" {grade_options}
   code=$?
-  echo "== tutor grade exited $code (0: all passed, 1: some did not, 2: could not grade)"
+  echo "== tutor grade exited $code"
 fi
 
 # Keep results.json if it is valid; otherwise replace it with one that says grading failed.
-if ! "$PY" -m tutor.integrations.gradescope_bundle finish "$RESULT_FILE" --notes "$WORK/notes.json" --exit-code "$code"; then
-  printf '%s\\n' '{{"score": 0, "output": "The autograder could not grade this submission. Your instructor can see why in the autograder output.", "stdout_visibility": "hidden", "tests": []}}' > "$RESULT_FILE"
+if ! "$PY" -m tutor.integrations.gradescope_bundle finish "$RESULT_FILE" --notes "$WORK/notes.json" \
+    --exit-code "$code" --errors "$WORK/errors.txt"; then
+  printf '%s\\n' '{{"score": 0, "output": "The autograder could not grade this submission: it could not start. Your instructor can see why in the autograder output.", "output_format": "text", "stdout_visibility": "hidden", "tests": [{{"name": "The autograder could not grade this submission", "status": "failed", "output": "The autograder could not start.", "output_format": "text"}}]}}' > "$RESULT_FILE"
 fi
 exit 0
 """
@@ -141,8 +161,13 @@ def build(pack: Path | None, out: Path) -> Path:
         files[f"pack/{source.name}"] = source.read_bytes()
         pack_rel = f"pack/{source.name}"
 
+    # The running tutor as a wheel: setup.sh installs it from the bundle itself.
+    with tempfile.TemporaryDirectory(prefix="tutor-wheel-") as scratch:
+        built = wheel.build(Path(scratch))
+        wheel_rel = f"{WHEELS}/{built.name}"
+        files[wheel_rel] = built.read_bytes()
     scripts = {
-        "setup.sh": SETUP_SH.format(version=__version__, torch=TORCH, torch_index=TORCH_INDEX),
+        "setup.sh": SETUP_SH.format(version=__version__, torch=TORCH, torch_index=TORCH_INDEX, wheel=wheel_rel),
         "run_autograder": RUN_AUTOGRADER.format(pack=pack_rel, grade_options="--device cpu"),
     }
     tmp = tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp", delete=False)
@@ -286,7 +311,7 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def finish(results_file: Path, notes: Path | None = None, exit_code: int = 0) -> bool:
+def finish(results_file: Path, notes: Path | None = None, exit_code: int = 0, errors: Path | None = None) -> bool:
     """Check ``results.json``; add what was missing from the submission to its ``output``.
 
     When it is missing or invalid, write one that says grading failed (score 0)
@@ -298,7 +323,7 @@ def finish(results_file: Path, notes: Path | None = None, exit_code: int = 0) ->
         data = json.loads(results_file.read_text(encoding="utf-8"))
         why = valid_results(data)
     except FileNotFoundError:
-        why = f"no results.json (tutor grade exited {exit_code})"
+        why = _last_line(errors) or f"no results.json (tutor grade exited {exit_code})"
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         why = f"results.json is not JSON: {exc}"
     missing: list[str] = []
@@ -309,13 +334,10 @@ def finish(results_file: Path, notes: Path | None = None, exit_code: int = 0) ->
             missing = []
     if why is not None:
         print(f"== tutor: grading failed: {why}", file=sys.stderr)
-        data = {
-            "score": 0,
-            "output": "The autograder could not grade this submission. Your instructor can see why in the autograder output.",
-            "stdout_visibility": "hidden",
-            "tests": [],
-            "extra_data": {"error": why, "exit_code": exit_code},
-        }
+        from tutor.reports.gradescope import not_gradable
+
+        data = not_gradable(why)
+        data["extra_data"]["exit_code"] = exit_code
     if missing:
         note = (
             "Not found in your submission (graded as the starter): "
@@ -333,6 +355,17 @@ def finish(results_file: Path, notes: Path | None = None, exit_code: int = 0) ->
     return True
 
 
+def _last_line(path: Path | None) -> str:
+    """The last line a failed step wrote on its standard error: its one-line reason."""
+    if path is None:
+        return ""
+    try:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+    except OSError:
+        return ""
+    return next((line for line in reversed(lines) if line), "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tutor.integrations.gradescope_bundle")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -345,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     fin.add_argument("results", type=Path)
     fin.add_argument("--notes", type=Path, default=None)
     fin.add_argument("--exit-code", type=int, default=0)
+    fin.add_argument("--errors", type=Path, default=None, help="standard error of the step that failed")
     args = parser.parse_args(argv)
     if args.command == "prepare":
         from tutor.errors import UserError
@@ -356,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"tutor: {problem}", file=sys.stderr)
             return 2
         return 0
-    return 0 if finish(args.results, args.notes, args.exit_code) else 1
+    return 0 if finish(args.results, args.notes, args.exit_code, args.errors) else 1
 
 
 if __name__ == "__main__":
