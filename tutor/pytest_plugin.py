@@ -5,7 +5,10 @@ In a workspace, ``pytest --tutor`` collects one test item per exercise file
 the same engine as ``tutor check`` (one ``Grader`` for the session, closed
 when it ends). A task that does not pass fails with the verdict's messages,
 so any IDE or CI that runs pytest shows tutor's results, and ``--junitxml``
-writes them as usual (with each task's score, seed and status as properties).
+writes them as ``tutor grade --format junit`` does: a wrong answer fails, code
+that raised, would not load, timed out, crashed or was refused is an error
+(graded in ``setup``), and each task's status and points are suite properties
+(``<task>.score``), written by the same functions (``tutor.reports.junit``).
 
 Options: ``--tutor-device cpu|cuda``, ``--tutor-seed N`` (replay the hidden
 cases), ``--tutor-pack DIR`` (default: the workspace's pack), ``--tutor-lang``.
@@ -183,8 +186,11 @@ class ExerciseItem(pytest.Item):
         self.verdict: Any = None
         self.add_marker(pytest.mark.tutor)
 
-    def runtest(self) -> None:
+    def setup(self) -> None:
+        """Grade here: a task whose code did not run to the end is an error of
+        the test (pytest's ``E``, JUnit's ``<error>``), as in ``tutor grade --format junit``."""
         from tutor.errors import UserError
+        from tutor.reports.junit import outcome, task_properties
 
         state: _State = getattr(self.config, _STATE)
         _, task = self.pack.find(self.task_id)
@@ -198,15 +204,16 @@ class ExerciseItem(pytest.Item):
         except UserError as exc:
             raise TutorError(f"tutor could not grade {self.task_id}:\n{exc}") from None
         self.verdict = verdict
-        for key, value in (
-            ("task", verdict.task), ("status", verdict.status.value), ("score", verdict.score),
-            ("max_score", verdict.max_score), ("seed", verdict.seed), ("device", verdict.device),
-        ):
-            self.user_properties.append((key, value))
+        _suite_properties(self.config, task_properties(verdict))
         if verdict.stdout:
             print(verdict.stdout, end="" if verdict.stdout.endswith("\n") else "\n")
-        if not verdict.passed:
+        result = outcome(verdict)
+        if result is not None and result[0] == "error":
             raise TutorError(_failure(verdict, self.nodeid))
+
+    def runtest(self) -> None:
+        if self.verdict is not None and not self.verdict.passed:
+            raise TutorError(_failure(self.verdict, self.nodeid))
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> Any:
         if isinstance(excinfo.value, TutorError):
@@ -215,6 +222,19 @@ class ExerciseItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         return self.path, 0, f"tutor: {self.task_id}"
+
+
+def _suite_properties(config: Any, props: list[tuple[str, str]]) -> None:
+    """Add ``props`` to the ``--junitxml`` suite (the schema allows no properties on a testcase)."""
+    from _pytest.junitxml import xml_key
+
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    known = {name for name, _ in xml.global_properties}
+    for name, value in props:
+        if name not in known:
+            xml.add_global_property(name, value)
 
 
 def _failure(verdict: Any, nodeid: str) -> str:

@@ -84,6 +84,7 @@ class Verdict:
     error: str | None = None
     # Extensions of the contract.
     title: str = ""
+    call: str = ""  # how the task calls the learner's function, e.g. "solve(x, dim)"
     stderr: str = ""
     cases: list[CaseInfo] = field(default_factory=list)
     pack: PackRef | None = None

@@ -122,6 +122,13 @@ class _Outcome:
     inconsistent: str | None = None
 
 
+
+def _call(task: Task) -> str:
+    """``solve(x, dim)``: the entry called with the parameters its cases give (reports show it)."""
+    template = task.cases[0].args if task.cases else (task.random_args or {})
+    return f"{task.entry}({', '.join(template)})"
+
+
 class Grader:
     """Grades tasks; owns the warm sandbox workers (``jobs`` of them) until closed."""
 
@@ -185,7 +192,7 @@ class Grader:
     def _blank(self, pack: Pack, task_id: str, task: Task, seed: int) -> Verdict:
         return Verdict(
             task=task_id, status=Status.ERROR, score=0.0, max_score=float(task.points), device=self.device,
-            seed=seed, duration_ms=0, title=task.title.get(self.lang),
+            seed=seed, duration_ms=0, title=task.title.get(self.lang), call=_call(task),
             pack=PackRef(pack.id, pack.version, pack.hash),
             versions={"torch": torch.__version__, "tutor": tutor.__version__, "python": platform.python_version()},
         )

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tutor.verdict import WorkspaceResult
 
-Renderer = Callable[["list[WorkspaceResult]"], str]
+Renderer = Callable[..., str]
 
 # name -> "module:function", relative to this package.
 _SPECS: dict[str, str] = {
@@ -34,6 +34,10 @@ _SPECS: dict[str, str] = {
 }
 
 # Formats that describe one submission: given several workspaces they raise ValueError.
+# Their consumer owns the verdict, so `tutor grade` exits 0 once their file is
+# written, and when it cannot grade it writes one that says why
+# (``render_not_gradable``): Gradescope, PrairieLearn and Exercism read a file,
+# not an exit code (PrairieLearn and Exercism discard it on a non-zero exit).
 SINGLE_WORKSPACE = frozenset({"gradescope", "prairielearn", "exercism"})
 
 
@@ -64,12 +68,22 @@ class _LazyFormats(Mapping[str, "Renderer"]):
 FORMATS: Mapping[str, Renderer] = _LazyFormats(_SPECS)
 
 
-def render(fmt: str, results: list[WorkspaceResult]) -> str:
+def render(fmt: str, results: list[WorkspaceResult], **options: Any) -> str:
     """``results`` in format ``fmt``; ValueError for an unknown format (or, for a
-    one-submission format, several workspaces)."""
+    one-submission format, several workspaces). ``options`` go to the format
+    (``csv``: ``id_from``, ``bom``)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    return FORMATS[fmt](list(results))
+    return FORMATS[fmt](list(results), **options)
 
 
-__all__ = ["FORMATS", "SINGLE_WORKSPACE", "render"]
+def render_not_gradable(fmt: str, reason: str) -> str:
+    """The results file of a one-submission format ``fmt`` for a submission that could not be graded."""
+    if fmt not in SINGLE_WORKSPACE:
+        raise ValueError(f"{fmt} has no not-gradable file; it reports through the exit code")
+    module = importlib.import_module(f"{__name__}.{_SPECS[fmt].partition(':')[0]}")
+    text: str = module.render_not_gradable(reason)
+    return text
+
+
+__all__ = ["FORMATS", "SINGLE_WORKSPACE", "render", "render_not_gradable"]

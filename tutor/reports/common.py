@@ -158,15 +158,30 @@ def case_label(v: Verdict, case: int | None) -> str:
 
 def check_line(v: Verdict, check: CheckResult) -> str:
     where = case_label(v, check.case)
-    head = f"{check.name} [{where}]" if where else check.name
+    head = check.name
+    aspect = getattr(check, "aspect", None)  # the feedback issue's field; older verdicts have none
+    if aspect:
+        head += f" ({aspect})"
+    if where:
+        head += f" [{where}]"
     return f"{head}: {check.message}" if check.message else f"{head}: did not hold"
 
 
-def first_line(text: str | None) -> str:
-    for line in (text or "").splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
+def error_gist(error: str | None) -> str:
+    """One line for an error: what happened and the exception itself.
+
+    ``"Your code raised an error on case 0 (x: float32[5, 4]): NotImplementedError"``;
+    a syntax error's ``File ..., line 1`` header gives way to ``SyntaxError: ...``.
+    """
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    if not lines:
+        return ""
+    first, last = lines[0], lines[-1]
+    if first.startswith("File "):
+        return last
+    if first.endswith(":") and len(lines) > 1:
+        return f"{first[:-1]}: {last}"
+    return first
 
 
 def headline(v: Verdict) -> str:
@@ -174,7 +189,7 @@ def headline(v: Verdict) -> str:
     if v.passed:
         return ""
     if is_error(v):
-        return first_line(v.error) or v.status.value
+        return error_gist(v.error) or v.status.value
     failed = v.failed_checks()
     if failed:
         return check_line(v, failed[0])
@@ -227,11 +242,29 @@ def truncate(text: str, limit: int, marker: str = "\n... (truncated)") -> str:
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
+# Control characters other than newline and tab (ESC starts terminal escapes,
+# NUL ends C strings, CR overwrites lines), and the two non-characters.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 def clean_text(text: str) -> str:
     """Replace lone surrogates (undecodable bytes) so the text can be written as UTF-8."""
     return _SURROGATES.sub("\ufffd", text)
+
+
+def _escape_control(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible_text(text: str) -> str:
+    """Learner text as a reader can see it: ``\\r\\n`` becomes ``\\n``, every other
+    control character is written out (``\\x1b``), lone surrogates become U+FFFD.
+
+    What the learner printed reaches web pages and XML this way: no terminal
+    escape runs in a browser's console view, nothing XML 1.0 refuses remains.
+    """
+    return _CONTROLS.sub(_escape_control, clean_text(text).replace("\r\n", "\n"))
 
 
 def json_safe(value: Any) -> Any:

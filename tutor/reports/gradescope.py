@@ -1,10 +1,18 @@
 """``--format gradescope``: Gradescope's ``results.json`` for one submission.
 
 Top level: ``score`` (the total, which Gradescope takes over the sum of the
-tests), ``execution_time`` (seconds), ``output``, ``visibility``,
+tests), ``execution_time`` (seconds), ``output`` with ``output_format``,
+``test_output_format`` and ``test_name_format`` (all ``text``: Gradescope
+renders nothing in them, so ``<task>.py`` stays visible), ``visibility``,
 ``stdout_visibility`` and ``extra_data``; one test per task with ``name`` (the
 task id), ``number`` (``"lesson.task"`` ordinals), ``score``, ``max_score``,
-``status``, ``output``, ``visibility`` and ``extra_data``.
+``status``, ``output``, ``output_format``, ``visibility`` and ``extra_data``.
+Control characters the learner printed are written out (``\\x1b``), never
+passed on.
+
+``not_gradable`` is the file for a submission tutor could not grade: score 0
+and a failing test that says so and why, so the student sees that the
+autograder failed rather than an empty 0.
 
 Students read the ``output`` fields. They hold the verdict's messages and
 nothing more: hidden cases' messages carry no values, and a task with hidden
@@ -17,7 +25,6 @@ import json
 from typing import Any
 
 from tutor.reports.common import (
-    clean_text,
     failure_text,
     json_safe,
     fmt_points,
@@ -30,12 +37,15 @@ from tutor.reports.common import (
     total_max,
     total_points,
     truncate,
+    visible_text,
 )
 from tutor.verdict import Verdict, WorkspaceResult
 
 # Per-test output shown to students; Gradescope pages get slow on huge outputs.
 MAX_OUTPUT = 8000
 MAX_STDOUT = 2000
+# Gradescope's formats: "text" renders no HTML, Markdown or ANSI.
+TEXT = "text"
 
 
 def _extra(v: Verdict) -> dict[str, Any]:
@@ -60,7 +70,7 @@ def _test_output(v: Verdict) -> str:
     out = learner_stdout(v)
     if out.strip():
         parts.append("Your code printed:\n" + truncate(out, MAX_STDOUT))
-    return clean_text(truncate("\n\n".join(parts), MAX_OUTPUT))
+    return visible_text(truncate("\n\n".join(parts), MAX_OUTPUT))
 
 
 def task_entry(v: Verdict, number: str) -> dict[str, Any]:
@@ -71,6 +81,7 @@ def task_entry(v: Verdict, number: str) -> dict[str, Any]:
         "max_score": task_max(v),
         "status": "passed" if v.passed else "failed",
         "output": _test_output(v),
+        "output_format": TEXT,
         "visibility": "visible",
         "extra_data": _extra(v),
     }
@@ -85,7 +96,10 @@ def results_json(ws: WorkspaceResult) -> dict[str, Any]:
     return {
         "score": score,
         "execution_time": points(sum(v.duration_ms for v in ws.verdicts) / 1000),
-        "output": clean_text("\n".join(lines)),
+        "output": visible_text("\n".join(lines)),
+        "output_format": TEXT,
+        "test_output_format": TEXT,
+        "test_name_format": TEXT,
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "extra_data": {
@@ -101,6 +115,31 @@ def results_json(ws: WorkspaceResult) -> dict[str, Any]:
         },
         "tests": [task_entry(v, numbers[v.task]) for v in ws.verdicts],
     }
+
+
+GRADING_FAILED = "The autograder could not grade this submission"
+
+
+def not_gradable(reason: str) -> dict[str, Any]:
+    """A valid ``results.json`` saying grading failed, and why, where the student looks."""
+    reason = visible_text(reason.strip()) or "no reason was given"
+    return {
+        "score": 0,
+        "output": f"{GRADING_FAILED}: {reason}\nYour instructor can see the details in the autograder output.",
+        "output_format": TEXT,
+        "test_output_format": TEXT,
+        "test_name_format": TEXT,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {"error": reason},
+        "tests": [
+            {"name": GRADING_FAILED, "status": "failed", "output": reason, "output_format": TEXT, "visibility": "visible"}
+        ],
+    }
+
+
+def render_not_gradable(reason: str) -> str:
+    return json.dumps(not_gradable(reason), indent=2, ensure_ascii=False) + "\n"
 
 
 def render(results: list[WorkspaceResult]) -> str:

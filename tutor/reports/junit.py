@@ -1,22 +1,27 @@
-"""``--format junit``: JUnit XML, as CI test-report readers take it.
+"""``--format junit``: JUnit XML valid against the Jenkins xunit plugin's ``junit-10.xsd``.
 
 ``<testsuites>`` holds one ``<testsuite>`` per workspace and one
 ``<testcase>`` per task (``classname`` the lesson id, ``name`` the task id).
-A failed task has a ``<failure>`` listing its failed checks; an error, timeout,
-crash or refusal has an ``<error>`` whose ``type`` is the status. Points live
-in properties (JUnit has none of its own): each testcase carries ``score``,
-``max_score``, ``status``, ``seed`` and ``device`` (pytest's ``record_property``
-layout), and each suite its total ``score`` and ``max_score`` plus whatever
-all its tasks share (seed, device, pack, versions).
+
+The mapping, shared with ``pytest --tutor --junitxml`` (``outcome``,
+``task_properties``): a wrong answer (``failed``) is a ``<failure>``; the
+learner's code raising or not loading, a timeout, a crash and a refusal are an
+``<error>`` whose ``type`` is the status and whose text gives the reason.
+
+Points live in properties, which the schema allows on a suite only (never on
+a testcase): the suite's total ``score`` and ``max_score``, whatever all its
+tasks share (seed, device, pack, versions), and per task
+``<task>.status``, ``<task>.score``, ``<task>.max_score`` and ``<task>.seed``. Every number
+is written by ``common.fmt_points`` (``1``, ``0.5``; never ``1.0``).
 
 The learner's output goes in ``<system-out>``/``<system-err>``, except for
-tasks with hidden cases (see ``common.learner_stdout``). Characters XML 1.0 cannot hold (ANSI escapes, NUL, ...) in learner output are
-written as ``\\x1b``-style text, so the file always parses.
+tasks with hidden cases (see ``common.learner_stdout``). Characters XML 1.0
+cannot hold (ANSI escapes, NUL, ...) are written as ``\\x1b``-style text, so the
+file always parses.
 """
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 
 from tutor.reports.common import (
@@ -33,15 +38,9 @@ from tutor.reports.common import (
     task_points,
     total_max,
     total_points,
+    visible_text,
 )
 from tutor.verdict import Verdict, WorkspaceResult
-
-_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def _xml_text(text: str) -> str:
-    return _ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
 
 def _time(ms: int) -> str:
     return f"{seconds(ms):.3f}"
@@ -53,7 +52,7 @@ def _properties(parent: ET.Element, props: list[tuple[str, object]]) -> None:
         return
     el = ET.SubElement(parent, "properties")
     for name, value in props:
-        ET.SubElement(el, "property", name=name, value=_xml_text(str(value)))
+        ET.SubElement(el, "property", name=name, value=visible_text(str(value)))
 
 
 def _verdict_context(v: Verdict) -> list[tuple[str, object]]:
@@ -69,7 +68,7 @@ def suite_element(ws: WorkspaceResult) -> ET.Element:
     errors = sum(1 for v in ws.verdicts if is_error(v))
     suite = ET.Element(
         "testsuite",
-        name=_xml_text(ws.workspace),
+        name=visible_text(ws.workspace),
         tests=str(len(ws.verdicts)),
         failures=str(failures),
         errors=str(errors),
@@ -88,6 +87,8 @@ def suite_element(ws: WorkspaceResult) -> ET.Element:
         shared = common_value(c.get(key) for c in contexts)
         if shared is not None:
             props.append((key, shared))
+    for v in ws.verdicts:
+        props += task_properties(v)
     props += [(f"warning.{i}", w) for i, w in enumerate(ws.warnings, 1)]
     _properties(suite, props)
 
@@ -96,33 +97,42 @@ def suite_element(ws: WorkspaceResult) -> ET.Element:
     return suite
 
 
+def task_properties(v: Verdict) -> list[tuple[str, str]]:
+    """A task's suite-level properties: its status and points, named after the task."""
+    return [
+        (f"{v.task}.status", v.status.value),
+        (f"{v.task}.score", fmt_points(task_points(v))),
+        (f"{v.task}.max_score", fmt_points(task_max(v))),
+        (f"{v.task}.seed", str(v.seed)),
+    ]
+
+
+def outcome(v: Verdict) -> tuple[str, str, str, str] | None:
+    """``(tag, type, message, text)`` of a task that did not pass, else None.
+
+    ``tag`` is ``failure`` for a wrong answer and ``error`` when the code did
+    not run to the end (exception, syntax error, timeout, crash, refusal).
+    """
+    if v.passed:
+        return None
+    tag = "error" if is_error(v) else "failure"
+    text = failure_text(v) + f"\npoints: {fmt_points(task_points(v))}/{fmt_points(task_max(v))}"
+    return tag, v.status.value, headline(v), text
+
+
 def case_element(v: Verdict) -> ET.Element:
     lesson, name = split_task(v.task)
-    case = ET.Element("testcase", classname=_xml_text(lesson), name=_xml_text(name), time=_time(v.duration_ms))
-    _properties(
-        case,
-        [
-            ("task", v.task),
-            ("title", v.title),
-            ("status", v.status.value),
-            ("score", fmt_points(task_points(v))),
-            ("max_score", fmt_points(task_max(v))),
-            *_verdict_context(v),
-        ],
-    )
-    if not v.passed:
-        tag = "error" if is_error(v) else "failure"
-        kind = v.status.value
-        el = ET.SubElement(case, tag, message=_xml_text(headline(v)), type=kind)
-        body = failure_text(v)
-        body += f"\npoints: {fmt_points(task_points(v))}/{fmt_points(task_max(v))}"
-        el.text = _xml_text(body)
+    case = ET.Element("testcase", classname=visible_text(lesson), name=visible_text(name), time=_time(v.duration_ms))
+    result = outcome(v)
+    if result is not None:
+        tag, kind, message, text = result
+        ET.SubElement(case, tag, message=visible_text(message), type=kind).text = visible_text(text)
     # CI logs are often the learner's to read: a task with hidden cases shows
     # none of its output (it could print the hidden inputs).
     if learner_stdout(v):
-        ET.SubElement(case, "system-out").text = _xml_text(v.stdout)
+        ET.SubElement(case, "system-out").text = visible_text(v.stdout)
     if v.stderr and not has_hidden_cases(v):
-        ET.SubElement(case, "system-err").text = _xml_text(v.stderr)
+        ET.SubElement(case, "system-err").text = visible_text(v.stderr)
     return case
 
 

@@ -2,9 +2,15 @@
 
 ``{gradable, score, message, output, tests: [{name, description, points,
 max_points, message, output}]}``. ``score`` is the fraction of points earned
-(0..1); every test carries both ``points`` and ``max_points`` so PrairieLearn
-shows the per-test table. ``gradable`` is always true: a task that does not
-load scores 0 like any other failure.
+(0..1); every test carries both ``points`` and ``max_points`` so
+``<pl-external-grader-results>`` shows the per-test table.
+
+``gradable`` is false (PrairieLearn marks the submission invalid and uses up no
+attempt) when nothing could run: every task's code raised, would not load,
+timed out, crashed or was refused (``common.overall_status`` is ``error``),
+and when tutor could not grade at all (``not_gradable``). ``format_errors``
+then lists why. PrairieLearn reads the file only when the grader exits 0,
+which ``tutor grade --format prairielearn`` does once the file is written.
 """
 
 from __future__ import annotations
@@ -16,14 +22,17 @@ from tutor.reports.common import (
     failure_text,
     fmt_points,
     fraction,
+    headline,
     json_safe,
     learner_stdout,
     one_workspace,
+    overall_status,
     task_max,
     task_points,
     total_max,
     total_points,
     truncate,
+    visible_text,
 )
 from tutor.verdict import Verdict, WorkspaceResult
 
@@ -37,8 +46,8 @@ def _test(v: Verdict) -> dict[str, Any]:
         "description": v.title or v.task,
         "points": task_points(v),
         "max_points": task_max(v),
-        "message": truncate(failure_text(v), MAX_TEXT),
-        "output": truncate(learner_stdout(v), MAX_TEXT),
+        "message": visible_text(truncate(failure_text(v), MAX_TEXT)),
+        "output": visible_text(truncate(learner_stdout(v), MAX_TEXT)),
     }
 
 
@@ -49,15 +58,29 @@ def results_json(ws: WorkspaceResult) -> dict[str, Any]:
     else:
         frac = 1.0 if all(v.passed for v in ws.verdicts) else 0.0
     message = f"Points {fmt_points(score)}/{fmt_points(top)}: {ws.passed} of {len(ws.verdicts)} tasks passed."
-    return json_safe(
-        {
-            "gradable": True,
-            "score": frac,
-            "message": message,
-            "output": "\n".join(f"Warning: {w}" for w in ws.warnings),
-            "tests": [_test(v) for v in ws.verdicts],
-        }
-    )
+    data: dict[str, Any] = {
+        "gradable": True,
+        "score": frac,
+        "message": message,
+        "output": visible_text("\n".join(f"Warning: {w}" for w in ws.warnings)),
+        "tests": [_test(v) for v in ws.verdicts],
+    }
+    if ws.verdicts and overall_status(ws) == "error":
+        data["gradable"] = False
+        data["format_errors"] = [visible_text(f"{v.task}: {headline(v)}") for v in ws.verdicts]
+        data["message"] = "Nothing could run, so this submission was not graded (no attempt used)."
+    return json_safe(data)
+
+
+def not_gradable(reason: str) -> dict[str, Any]:
+    """The file for a submission tutor could not grade: not gradable, and why."""
+    reason = visible_text(reason.strip()) or "no reason was given"
+    return {"gradable": False, "score": 0, "message": f"The grader could not grade this submission: {reason}",
+            "format_errors": [reason], "tests": []}
+
+
+def render_not_gradable(reason: str) -> str:
+    return json.dumps(not_gradable(reason), indent=2, ensure_ascii=False) + "\n"
 
 
 def render(results: list[WorkspaceResult]) -> str:
