@@ -22,6 +22,14 @@ M_NOT_WORKSPACE = Message(
     en="{path} is not a tutor workspace (no .tutor/workspace.json)",
     zh="{path} 不是 tutor 工作区（没有 .tutor/workspace.json）",
 )
+M_PLAIN_NEEDS_PACK = Message(
+    en="{path} has exercises/ but no .tutor/ record of its pack: name the pack with --pack",
+    zh="{path} 有 exercises/ 但没有记录课程包的 .tutor/：请用 --pack 指定课程包",
+)
+M_ONE_SUBMISSION = Message(
+    en="--format {fmt} describes one submission; grade each of the {count} workspaces on its own",
+    zh="--format {fmt} 只描述一份提交；请把这 {count} 个工作区分别评分",
+)
 M_BAD_REPORT = Message(en="{path}: not a tutor JSON report: {why}", zh="{path}：不是 tutor 的 JSON 报告：{why}")
 M_REPLAY_SAME = Message(en="{task}: same verdict ({status}).", zh="{task}：结论相同（{status}）。")
 M_REPLAY_DIFF = Message(en="{task}: the verdict differs:", zh="{task}：结论不同：")
@@ -51,29 +59,47 @@ def _pack_for(workspace: Workspace, explicit: Pack | None, loaded: dict[Path, Pa
     return loaded[path]
 
 
+def _workspace(path: Path, pack_given: bool, lang: str) -> Workspace:
+    """The workspace at ``path``; a plain folder of exercises grades as one when the pack is given."""
+    ws = Workspace.find(path) if path.is_dir() else None
+    if ws is not None and ws.root.resolve() == path.resolve():
+        return ws
+    if Workspace.is_plain_folder(path):
+        if not pack_given:
+            raise UserError(M_PLAIN_NEEDS_PACK(lang, path=path))
+        return Workspace(path.absolute())
+    raise UserError(M_NOT_WORKSPACE(lang, path=path))
+
+
 def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: Path | None, jobs: int,
-                     device: str, seed: int | None, lang: str | None, shard: str | None) -> list[WorkspaceResult]:
-    """Grade each workspace with its pack (or ``pack``), write the report, return the results."""
+                     device: str, seed: int | None, lang: str | None, shard: str | None,
+                     report_options: dict[str, Any] | None = None) -> list[WorkspaceResult]:
+    """Grade each workspace with its pack (or ``pack``), write the report, return the results.
+
+    ``report_options`` go to the format (``csv``: ``id_from``, ``bom``)."""
     from tutor.grading.start import open_grader
-    from tutor.reports import render
+    from tutor.reports import SINGLE_WORKSPACE, render
     from tutor.reports.shard import select_shard
 
     language = resolve_lang(lang)
+    if fmt in SINGLE_WORKSPACE and len(paths) > 1:
+        raise UserError(M_ONE_SUBMISSION(language, fmt=fmt, count=len(paths)))
     explicit = load_pack(pack) if pack is not None else None
     # One seed for the whole batch: every student meets the same hidden cases,
     # and each task's inputs and reference run are made once.
     seed = secrets.randbelow(2**31) if seed is None else seed
-    workspaces = []
-    for path in paths:
-        ws = Workspace.find(path) if path.is_dir() else None
-        if ws is None or ws.root.resolve() != path.resolve():
-            raise UserError(M_NOT_WORKSPACE(language, path=path))
-        workspaces.append(ws)
+    workspaces = [_workspace(path, explicit is not None, language) for path in paths]
     if shard is not None:
         try:
             workspaces = select_shard(workspaces, shard, key=lambda w: str(w.root))
         except ValueError as exc:
             raise UserError(f"--shard: {exc}") from None
+    options = dict(report_options or {})
+    if options:  # an option that cannot work (two students with one id) fails before any grading
+        try:
+            render(fmt, [WorkspaceResult(str(ws.root), []) for ws in workspaces], **options)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
     results: list[WorkspaceResult] = []
     bar = _progress(fmt, output)
     packs: dict[Path, Pack] = {}  # a class usually shares one pack: load it once
@@ -90,7 +116,7 @@ def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: 
             bar.start()
         try:
             for ws, ws_pack in zip(workspaces, ws_packs):
-                warnings = ws.pack_warnings(ws_pack, language)
+                warnings = [] if Workspace.is_plain_folder(ws.root) else ws.pack_warnings(ws_pack, language)
                 for warning in warnings:
                     print(f"{ws.root}: {warning}", file=sys.stderr)
                 items = [(ws_pack, task_id, ws.exercise_path(task_id), seed) for task_id in ws_pack.task_ids()]
@@ -101,16 +127,13 @@ def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: 
                         bar.advance(task_bar)
                 results.append(WorkspaceResult(str(ws.root), verdicts, warnings))
                 if output is not None:
-                    _write(render(fmt, results) if fmt not in _SINGLE else render(fmt, results[-1:]), output)
+                    _write(render(fmt, results, **options), output)
         finally:
             if bar:
                 bar.stop()
     if output is None:
-        sys.stdout.write(render(fmt, results))
+        sys.stdout.write(render(fmt, results, **options))
     return results
-
-
-_SINGLE = {"gradescope", "prairielearn", "exercism"}
 
 
 def _write(text: str, output: Path) -> None:
@@ -152,7 +175,7 @@ def replay_report(path: Path, *, pack: Path | None, lang: str | None) -> bool:
         graders: dict[str, Any] = {}
         for result in results:
             root = Path(result.workspace) if result.workspace else Path.cwd()
-            ws = Workspace.find(root)
+            ws = Workspace(root) if explicit is not None and Workspace.is_plain_folder(root) else Workspace.find(root)
             ws_pack = explicit or (_pack_for(ws, None) if ws else load_pack(builtin_course()))
             for old in result.verdicts:
                 if old.device not in graders:

@@ -81,6 +81,8 @@ PackOpt = typer.Option(None, "--pack", help=_h("A pack folder or one lesson file
 LangOpt = typer.Option(None, "--lang", help=_h("Language of everything shown: en or zh (default: TUTOR_LANG, else the locale).", "显示语言：en 或 zh（默认：TUTOR_LANG，否则按系统区域设置）。"))
 DeviceOpt = typer.Option(Device.cpu, "--device", help=_h("Where learner code runs and is compared: cpu or cuda.", "学习者代码运行和比较的设备：cpu 或 cuda。"))
 SeedOpt = typer.Option(None, "--seed", help=_h("Replay: the seed of the hidden random cases.", "重现：隐藏随机用例的种子。"))
+IdFromOpt = typer.Option("name", "--id-from", help=_h("csv: the student column from each workspace's path: name (its folder), parent, path, or a regular expression (its first group).", "csv：学生列取自工作区路径：name（文件夹名）、parent、path，或正则表达式（取第一个分组）。"))
+BomOpt = typer.Option(False, "--bom", help=_h("csv: start with a UTF-8 byte-order mark, for spreadsheets opened by double-click.", "csv：以 UTF-8 字节序标记开头，便于双击用电子表格打开。"))
 OutputOpt = typer.Option(None, "--output", "-o", help=_h("Write the report to this file instead of standard output.", "把报告写入此文件，而不是标准输出。"))
 
 TaskArg = typer.Argument(None, help=_h("lesson-id/task-id (default: the current task)", "lesson-id/task-id（默认：当前练习）"))
@@ -358,14 +360,39 @@ def grade(
     seed: Optional[int] = SeedOpt,
     lang: Optional[Lang] = LangOpt,
     shard: Optional[str] = typer.Option(None, "--shard", help=_h("K/N: grade only the K-th of N slices of the workspaces.", "K/N：只评分工作区 N 等分中的第 K 份。")),
+    id_from: str = IdFromOpt,
+    bom: bool = BomOpt,
 ) -> None:
     from tutor.batch import grade_workspaces
+    from tutor.reports import SINGLE_WORKSPACE
 
-    results = grade_workspaces(
-        workspaces or [Path.cwd()], pack=pack, fmt=format.value, output=output, jobs=jobs,
-        device=device.value, seed=seed, lang=lang and lang.value, shard=shard,
-    )
+    try:
+        results = grade_workspaces(
+            workspaces or [Path.cwd()], pack=pack, fmt=format.value, output=output, jobs=jobs,
+            device=device.value, seed=seed, lang=lang and lang.value, shard=shard,
+            report_options=_report_options(format, id_from, bom),
+        )
+    except UserError as exc:
+        if format.value not in SINGLE_WORKSPACE:
+            raise
+        # The consumer reads a file, not an exit code: write one that says why.
+        from tutor.reports import render_not_gradable
+
+        report(exc)
+        _emit(render_not_gradable(format.value, "; ".join(str(p) for p in exc.problems)), output)
+        raise typer.Exit(0) from None
+    if format.value in SINGLE_WORKSPACE:
+        raise typer.Exit(0)
     raise typer.Exit(0 if all(v.passed for r in results for v in r.verdicts) else 1)
+
+
+def _report_options(fmt: GradeFormat, id_from: str, bom: bool) -> dict[str, Any]:
+    """The csv options, refused with any other format (they would silently do nothing)."""
+    if fmt is GradeFormat.csv:
+        return {"id_from": id_from, "bom": bom}
+    if id_from != "name" or bom:
+        raise UserError(f"--id-from and --bom shape the csv gradebook; --format {fmt.value} has no student column")
+    return {}
 
 
 @app.command(help=_h("Re-grade exactly what a JSON verdict records and say whether the verdict is the same.", "按 JSON 结果中记录的条件重新评分，并说明结论是否相同。"))
@@ -385,14 +412,17 @@ def merge(
     reports: list[Path] = typer.Argument(..., help=_h("JSON reports of `tutor grade --shard`.", "`tutor grade --shard` 生成的 JSON 报告。")),
     format: GradeFormat = typer.Option(GradeFormat.csv, "--format", help=_h("Report format of the merged gradebook.", "合并后成绩单的格式。")),
     output: Optional[Path] = OutputOpt,
+    id_from: str = IdFromOpt,
+    bom: bool = BomOpt,
 ) -> None:
     from tutor.batch import read_report
     from tutor.reports import render
     from tutor.reports.shard import merge as merge_results
 
+    options = _report_options(format, id_from, bom)
     try:
         merged = merge_results([read_report(p) for p in reports])
-        _emit(render(format.value, merged), output)
+        _emit(render(format.value, merged, **options), output)
     except ValueError as exc:
         raise UserError(str(exc)) from None
 
@@ -479,6 +509,15 @@ def export_gradescope(
     from tutor.integrations.gradescope_bundle import build
 
     print(build(pack, out))
+
+
+@export_app.command("wheel", help=_h("A wheel of this tutor, to install it where no index has it (commit it beside a pack).", "生成当前 tutor 的 wheel 安装包，用于没有包索引的地方（可与课程包一起提交）。"))
+def export_wheel(
+    out: Path = typer.Argument(Path("."), help=_h("The folder to write the wheel into.", "写入 wheel 的目录。")),
+) -> None:
+    from tutor.integrations.wheel import build
+
+    print(build(out))
 
 
 # ---------------------------------------------------------------- entry point

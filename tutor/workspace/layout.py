@@ -344,6 +344,16 @@ class Workspace:
         """Whether ``path`` itself is the root of a workspace."""
         return is_workspace(path)
 
+    @staticmethod
+    def is_plain_folder(path: Path | str) -> bool:
+        """Whether ``path`` holds ``exercises/<lesson>/<task>.py`` without tutor's state.
+
+        That is what an LMS export or a student's upload looks like: it has no
+        record of its pack, so it grades only with the pack named (``--pack``).
+        """
+        folder = Path(path)
+        return (folder / EXERCISES_DIR).is_dir() and not is_workspace(folder)
+
     @classmethod
     def find(cls, start: Path | str) -> Workspace | None:
         """The workspace containing ``start``: it or the nearest parent with ``.tutor/workspace.json``.
