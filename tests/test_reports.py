@@ -73,7 +73,9 @@ def alice() -> WorkspaceResult:
                 "views/first-row",
                 Status.ERROR,
                 0,
-                error="NameError: name 'y' is not defined\n  File \"first-row.py\", line 3, in solve",
+                error="Your code raised an error on case 0 (x: float32[3, 4]):\nTraceback (most recent call last):\n"
+                '  File "students/alice/exercises/views/first-row.py", line 3, in solve\n    return y\n'
+                "NameError: name 'y' is not defined\n",
             ),
             verdict("views/transpose", Status.TIMEOUT, 0, 2, error="timed out after 10 s", duration_ms=10000),
             verdict(
@@ -193,10 +195,10 @@ def read_junit(out: str) -> dict:
         el_cases = {(c.get("classname"), c.get("name")): c for c in suites[suite.name].iter("testcase")}
         for case in suite:
             el = el_cases[(case.classname, case.name)]
-            case_props = {p.get("name"): p.get("value") for p in el.find("properties")}
+            assert el.find("properties") is None  # junit-10.xsd allows properties on suites only
             task = f"{case.classname}/{case.name}"
-            assert case_props["task"] == task
-            tasks[task] = (case.is_passed, num(case_props["score"]))
+            assert (props[f"{task}.status"] == "passed") == case.is_passed
+            tasks[task] = (case.is_passed, num(props[f"{task}.score"]))
         got[suite.name] = {"tasks": tasks, "total": num(props["score"]), "max": num(props["max_score"])}
     return got
 
@@ -212,7 +214,7 @@ def read_gradescope(out: str) -> dict:
 def read_csv(out: str, expected_tasks: dict) -> dict:
     got = {}
     for row in csv.DictReader(io.StringIO(out)):
-        ws = row["workspace"]
+        ws = f"students/{row['student']}"
         tasks = {
             t: (t in expected_tasks[ws] and expected_tasks[ws][t][0], num(row[t])) for t in row if "/" in t and row[t]
         }
@@ -317,7 +319,7 @@ def test_github_notices_are_the_classroom_reporters_lines():
     lines = github.notices(ws).splitlines()
     assert lines == [
         "::notice title=Autograding complete::Points 1.5/8",
-        '::notice title=Autograding report::{"totalPoints": 1.5, "maxPoints": 8}',
+        '::notice title=Autograding report::{"totalPoints":1.5,"maxPoints":8}',
     ]
     assert github.render([ws]).startswith(lines[0] + "\n" + lines[1] + "\n")
     assert github.notice("a:b,c", "50%\nnext") == "::notice title=a%3Ab%2Cc::50%25%0Anext"
@@ -390,7 +392,9 @@ def test_junit_parses_with_junitparser_and_etree(results):
     for task, kind in [("views/first-row", "error"), ("views/transpose", "timeout"), ("autograd/backward", "crashed"), ("misc/net", "refused")]:
         res = cases[task].result
         assert len(res) == 1 and isinstance(res[0], JUnitError) and res[0].type == kind, task
-    assert cases["views/first-row"].result[0].message == "NameError: name 'y' is not defined"
+    assert cases["views/first-row"].result[0].message == (
+        "Your code raised an error on case 0 (x: float32[3, 4]): NameError: name 'y' is not defined"
+    )
     assert cases["views/transpose"].time == pytest.approx(10.0)
     # Suite properties: what every task shares.
     props = {p.name: p.value for p in a.properties()}
@@ -443,7 +447,7 @@ def test_one_submission_formats_take_one_workspace(fmt, results):
 def test_csv_gradebook(results):
     rows = list(csv.reader(io.StringIO(csv_report.render(results))))
     assert rows[0] == [
-        "workspace",
+        "student",
         "tensors/zeros",
         "tensors/add",
         "views/first-row",
@@ -455,8 +459,8 @@ def test_csv_gradebook(results):
         "total",
         "max",
     ]
-    assert rows[1] == ["students/alice", "1", "0", "0", "0", "0.5", "0", "0", "", "1.5", "8"]
-    assert rows[2] == ["students/bob", "1", "0.33", "1.33", "0.13", "", "", "", "0.33", "3.12", "6"]
+    assert rows[1] == ["alice", "1", "0", "0", "0", "0.5", "0", "0", "", "1.5", "8"]
+    assert rows[2] == ["bob", "1", "0.33", "1.33", "0.13", "", "", "", "0.33", "3.12", "6"]
     assert csv_report.rows([WorkspaceResult("=cmd()", [])])[1][0] == "'=cmd()"
 
 
@@ -595,7 +599,7 @@ def test_same_verdict_names_what_changed():
     assert "check aliasing (case 1): only in the replayed verdict" in diffs
     e1, e2 = alice().verdicts[2], alice().verdicts[2]
     e2.error = "TypeError: bad"
-    assert compare.same_verdict(e1, e2) == ["error: \"NameError: name 'y' is not defined\" -> 'TypeError: bad'"]
+    assert compare.same_verdict(e1, e2) == ["error: 'Your code raised an error on case 0 (x: float32[3, 4]):' -> 'TypeError: bad'"]
     e2.versions = {**e2.versions, "torch": "2.14.0"}
     assert compare.environment_differences(e1, e2) == ["torch: '2.13.0' -> '2.14.0'"]
 
@@ -607,3 +611,165 @@ def test_empty_inputs_render():
         render(fmt, [WorkspaceResult("students/empty", [])])
     assert json_report.parse(render("json", [])) == []
     assert JUnitXml.fromstring(render("junit", [])).tests == 0
+
+
+# ---------------------------------------------------------------- the consumers' own schemas and code
+
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+
+
+def _schema(name: str):
+    import jsonschema
+
+    schema = json.loads((DATA / name).read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _everyone() -> list[WorkspaceResult]:
+    """Every shape a submission's report can take: mixed, fractional, all passed,
+    nothing could run, and no tasks at all."""
+    passed = WorkspaceResult("students/carol", [verdict("tensors/zeros", Status.PASSED, 1)])
+    broken = WorkspaceResult("students/dan", [
+        verdict("tensors/zeros", Status.ERROR, 0, cases=[], error='  File "students/dan/exercises/tensors/zeros.py", line 1\n    def solve(x)\n                ^\nSyntaxError: expected \':\''),
+        verdict("tensors/add", Status.TIMEOUT, 0, error="timed out after 10 s"),
+    ])
+    return [alice(), bob(), passed, broken, WorkspaceResult("students/erin", [])]
+
+
+def test_junit_is_valid_against_the_xunit_plugins_junit_10_xsd():
+    import xmlschema
+
+    xsd = xmlschema.XMLSchema10(DATA / "junit-10.xsd")
+    for group in ([alice(), bob()], _everyone(), []):
+        out = junit.render(group)
+        errors = [str(e.reason) for e in xsd.iter_errors(out)]
+        assert errors == [], errors
+    # The schema is strict where we used to be wrong: properties inside a testcase.
+    bad = '<testsuites><testsuite name="s" tests="1" failures="0" errors="0"><testcase name="t"><properties/></testcase></testsuite></testsuites>'
+    assert not xsd.is_valid(bad)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "schema"),
+    [("gradescope", "gradescope-results.schema.json"), ("prairielearn", "prairielearn-results.schema.json"),
+     ("exercism", "exercism-results.schema.json")],
+)
+def test_submission_formats_are_valid_against_their_consumers_schemas(fmt, schema):
+    validator = _schema(schema)
+    for ws in _everyone():
+        data = json.loads(render(fmt, [ws]))
+        errors = [e.message for e in validator.iter_errors(data)]
+        assert errors == [], (ws.workspace, errors)
+    failed = json.loads(__import__("tutor.reports", fromlist=["x"]).render_not_gradable(fmt, "pack.yaml:3:8: bad YAML"))
+    assert [e.message for e in validator.iter_errors(failed)] == []
+    assert "pack.yaml:3:8: bad YAML" in json.dumps(failed)
+    # ...and the schemas do refuse what the consumers refuse.
+    wrong = {"gradescope": {"tests": [{"max_score": 1}]}, "prairielearn": {"gradable": True},
+             "exercism": {"version": 3, "status": "error", "message": None}}[fmt]
+    assert list(validator.iter_errors(wrong))
+
+
+def test_classroom_runner_result_is_what_the_command_grader_emits():
+    validator = _schema("classroom-runner-result.schema.json")
+    for ws in _everyone()[:4]:
+        result = json.loads(base64.b64decode(github.classroom_result_b64(ws)))
+        assert [e.message for e in validator.iter_errors(result)] == []
+        assert [list(t) for t in result["tests"]][0] == [
+            "name", "status", "score", "message", "test_code", "filename", "line_no", "duration"]
+    failed = github.grading_failed("tutor: pack.yaml:3:8: bad YAML", 3)
+    assert [e.message for e in validator.iter_errors(failed)] == []
+    (test,) = failed["tests"]
+    assert test["status"] == "error" and "bad YAML" in test["message"] and failed["max_score"] == 3
+    assert github.grading_failed("")["max_score"] == 1  # still a notice when the pack is unknown
+
+
+def test_notices_are_byte_for_byte_what_the_reporter_printed_under_node():
+    recorded = json.loads((DATA / "classroom-reporter-notices.json").read_text(encoding="utf-8"))
+    names = set()
+    for case in recorded["cases"]:
+        names.add(case["name"])
+        assert github.notices_for(case["result"]).splitlines() == case["notices"], case["name"]
+    assert {"fractional", "fallback", "no-max", "tiny", "huge"} <= names
+    fractional = next(c for c in recorded["cases"] if c["name"] == "fractional")
+    assert fractional["notices"][0].endswith("Points 0.30000000000000004/14")
+    fallback = next(c for c in recorded["cases"] if c["name"] == "fallback")
+    assert fallback["result"] == github.grading_failed("tutor: pack.yaml:3:8: bad YAML, 100% broken", 3)
+
+
+@pytest.mark.parametrize(
+    ("x", "js"),
+    [(0.1 + 0.2, "0.30000000000000004"), (2.0, "2"), (1e-7, "1e-7"), (1.5e-6, "0.0000015"), (1e20, "100000000000000000000"),
+     (1e21, "1e+21"), (-0.5, "-0.5"), (3, "3"), (0.0, "0"), (123.456, "123.456")],
+)
+def test_js_number_writes_numbers_as_javascript_does(x, js):
+    assert github.js_number(x) == js
+
+
+def test_visible_text_writes_out_control_characters():
+    assert C.visible_text("a\x1b[31mb\x00c\r\nd\re\tf\ud800\ufffe") == "a\\x1b[31mb\\x00c\nd\\x0de\tf\ufffd\\ufffe"
+    ws = alice()
+    grades = json.loads(gradescope.render([ws]))
+    add = next(t for t in grades["tests"] if t["name"] == "tensors/add")["output"]
+    assert "\x1b" not in add and "\x00" not in add and "\\x1b[31mred" in add
+    assert grades["output_format"] == grades["test_output_format"] == grades["test_name_format"] == "text"
+    assert all(t["output_format"] == "text" for t in grades["tests"])
+
+
+def test_gradescope_not_gradable_is_visible_as_a_failed_grading():
+    data = gradescope.not_gradable("no exercise files in the submission")
+    assert data["score"] == 0 and data["output_format"] == "text"
+    (test,) = data["tests"]
+    assert test["status"] == "failed" and test["visibility"] == "visible"
+    assert "could not grade" in test["name"] and "no exercise files" in test["output"]
+    assert "could not grade" in data["output"] and "no exercise files" in data["output"]
+
+
+def test_prairielearn_nothing_ran_is_not_gradable():
+    broken = _everyone()[3]
+    data = json.loads(prairielearn.render([broken]))
+    assert data["gradable"] is False
+    assert any("SyntaxError: expected ':'" in e for e in data["format_errors"])
+    assert json.loads(prairielearn.render([alice()]))["gradable"] is True  # something ran: graded
+    failed = prairielearn.not_gradable("broken pack")
+    assert failed["gradable"] is False and failed["format_errors"] == ["broken pack"]
+
+
+def test_exercism_errors_name_the_exception_with_paths_relative_to_the_solution():
+    broken = _everyone()[3]
+    data = json.loads(exercism.render([broken]))
+    assert data["status"] == "error"
+    assert "SyntaxError: expected ':'" in data["message"] and "timed out after 10 s" in data["message"]
+    assert "<solution-dir>/exercises/tensors/zeros.py" in data["message"]
+    assert "students/dan/" not in json.dumps(data)
+    ws = alice()
+    ex = json.loads(exercism.render([ws]))
+    assert ex["status"] == "fail" and ex["message"] is None
+    by = {t["name"]: t for t in ex["tests"]}
+    first_row = by["views/first-row"]
+    assert "NameError: name 'y' is not defined" in first_row["message"]
+    assert '"<solution-dir>/exercises/views/first-row.py", line 3' in first_row["message"]
+    # test_code: the task's call, under the case that failed (a hidden case shows shapes only).
+    assert by["autograd/grad"]["test_code"] == "# hidden case 1 (x: float32[5, 2])\nsolve(x)"
+    called = verdict("a/b", Status.FAILED, 0, checks=[CheckResult("result", False, 0, "off")], call="pick(x, dim)",
+                     cases=[CaseInfo(0, False, {"x": "float32[3, 4]", "dim": "1"})])
+    assert exercism.task_call(called) == "# case 0 (x: float32[3, 4], dim: 1)\npick(x, dim)"
+    long = verdict("a/c", Status.PASSED, 1, stdout="y" * 900)
+    (out,) = json.loads(exercism.render([WorkspaceResult("w", [long])]))["tests"]
+    assert len(out["output"]) <= 500 and out["output"].endswith("Please limit to 500 chars")
+
+
+def test_csv_student_ids_and_bom():
+    ws = [WorkspaceResult("/srv/subs/Zoë/hw1", [verdict("a/b", Status.PASSED, 1)]),
+          WorkspaceResult("/srv/subs/=evil/hw1", [verdict("a/b", Status.FAILED, 0)])]
+    by_parent = list(csv.reader(io.StringIO(csv_report.render(ws, id_from="parent"))))
+    assert [r[0] for r in by_parent] == ["student", "Zoë", "'=evil"]
+    with pytest.raises(ValueError, match="both give the student id 'hw1'"):
+        csv_report.render(ws)  # both folders are called hw1
+    assert csv_report.student_id("/srv/subs/zoe-hw1", r"subs/([^/]+)-hw1") == "zoe"
+    assert csv_report.student_id("/srv/subs/zoe", "path") == "/srv/subs/zoe"
+    with pytest.raises(ValueError, match="does not match"):
+        csv_report.student_id("/srv/x", r"subs/(\w+)")
+    data = csv_report.render(ws, id_from="parent", bom=True).encode("utf-8")
+    assert data.startswith(b"\xef\xbb\xbfstudent,")
+    assert data.decode("utf-8-sig").splitlines()[1].startswith("Zoë,")
