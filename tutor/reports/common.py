@@ -159,9 +159,8 @@ def case_label(v: Verdict, case: int | None) -> str:
 def check_line(v: Verdict, check: CheckResult) -> str:
     where = case_label(v, check.case)
     head = check.name
-    aspect = getattr(check, "aspect", None)  # the feedback issue's field; older verdicts have none
-    if aspect:
-        head += f" ({aspect})"
+    if check.aspect:
+        head += f" ({check.aspect})"
     if where:
         head += f" [{where}]"
     return f"{head}: {check.message}" if check.message else f"{head}: did not hold"
