@@ -601,3 +601,36 @@ def test_sharded_class_recipes_merge_to_one_unsharded_run(tmp_path, pack):
         assert len(parts) == shards, var
         assert merge("csv", *parts) == gradebook, var
         assert timeless(merge("json", *parts)) == timeless(whole.read_text(encoding="utf-8")), var
+
+
+# ---------------------------------------------------------------- the wheel of the running tutor
+
+
+def test_wheel_ships_every_package_pyproject_names_and_hides_from_the_sandbox(tmp_path):
+    import tomllib
+
+    from tutor import DISTRIBUTION
+    from tutor.integrations import wheel
+    from tutor.jail import layers
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["name"] == DISTRIBUTION
+    built = wheel.build(tmp_path)
+    assert wheel.build(tmp_path / "again").read_bytes() == built.read_bytes()  # the same files, the same bytes
+    with zipfile.ZipFile(built) as zf:
+        names = zf.namelist()
+        meta = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+        record = zf.read(next(n for n in names if n.endswith(".dist-info/RECORD"))).decode()
+    packages = {n.rsplit("/", 1)[0].replace("/", ".") for n in names if n.endswith("/__init__.py")}
+    assert packages == set(project["tool"]["setuptools"]["packages"])
+    assert f"Name: {DISTRIBUTION}" in meta and "Requires-Dist: torch>=2.10" in meta
+    assert all(n in record for n in names)
+    # The sandbox hides the installed distribution under its new name too.
+    site = tmp_path / "lib" / "site-packages"
+    info = wheel.wheel_name(wheel.installed()).rsplit("-", 3)[0]
+    for d in ("numpy", f"{info}.dist-info"):
+        (site / d).mkdir(parents=True)
+    for f in (f"__editable__.{info}-0.1.0.pth", f"__editable___{info}_0_1_0_finder.py"):
+        (site / f).write_text("")
+    allowed = layers.default_read_only([site])
+    assert site / "numpy" in allowed and not [p for p in allowed if "tutor" in p.name]

@@ -127,7 +127,7 @@ def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: 
                         bar.advance(task_bar)
                 results.append(WorkspaceResult(str(ws.root), verdicts, warnings))
                 if output is not None:
-                    _write(render(fmt, results, **options), output)
+                    write_report(render(fmt, results, **options), output)
         finally:
             if bar:
                 bar.stop()
@@ -136,10 +136,14 @@ def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: 
     return results
 
 
-def _write(text: str, output: Path) -> None:
+def write_report(text: str, output: Path) -> None:
+    """Write a report to ``output`` atomically; a path that cannot be written is a one-line UserError."""
     from tutor.workspace.atomic import atomic_write
 
-    atomic_write(output, text if text.endswith("\n") else text + "\n")
+    try:
+        atomic_write(output, text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        raise UserError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
 
 
 def _progress(fmt: str, output: Path | None) -> Any:

@@ -116,9 +116,9 @@ def _emit(text: str, output: Optional[Path]) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         sys.stdout.flush()
         return
-    from tutor.workspace.atomic import atomic_write
+    from tutor.batch import write_report
 
-    atomic_write(output, text)
+    write_report(text, output)
 
 
 # ---------------------------------------------------------------- learners
@@ -378,8 +378,11 @@ def grade(
         # The consumer reads a file, not an exit code: write one that says why.
         from tutor.reports import render_not_gradable
 
+        try:
+            _emit(render_not_gradable(format.value, "; ".join(str(p) for p in exc.problems)), output)
+        except UserError:
+            raise exc from None  # not even that file could be written: exit 2
         report(exc)
-        _emit(render_not_gradable(format.value, "; ".join(str(p) for p in exc.problems)), output)
         raise typer.Exit(0) from None
     if format.value in SINGLE_WORKSPACE:
         raise typer.Exit(0)

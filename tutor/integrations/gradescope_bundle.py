@@ -11,9 +11,9 @@ The zip holds:
   from the bundled pack, copies the submitted exercise files into it (see
   ``prepare``), grades it with ``tutor grade --format gradescope`` into
   ``/autograder/results/results.json``, and checks that file. Whatever goes
-  wrong, it leaves a valid ``results.json`` behind (score 0, a short message
-  for the student, the details in the autograder output that only
-  instructors see);
+  wrong, it leaves a valid ``results.json`` behind (score 0 and a failing
+  test that tells the student grading failed and why; the details in the
+  autograder output that only instructors see);
 - ``pack/``: the full pack (solutions and ``checks/`` included). Gradescope
   keeps the autograder's files out of students' reach; the learner's code
   runs in tutor's sandbox.
@@ -23,9 +23,12 @@ bundle can be dry-run locally::
 
     mkdir -p /tmp/ag/source /tmp/ag/submission
     unzip autograder.zip -d /tmp/ag/source
+    AUTOGRADER_ROOT=/tmp/ag bash /tmp/ag/source/setup.sh
     cp -r my-workspace/exercises /tmp/ag/submission/
-    AUTOGRADER_ROOT=/tmp/ag TUTOR_VENV=$VIRTUAL_ENV bash /tmp/ag/source/run_autograder
+    AUTOGRADER_ROOT=/tmp/ag bash /tmp/ag/source/run_autograder
     cat /tmp/ag/results/results.json
+
+(``TUTOR_VENV`` names another environment with tutor installed.)
 
 ``python -m tutor.integrations.gradescope_bundle prepare|finish`` are the
 helpers ``run_autograder`` calls.

@@ -266,6 +266,11 @@ def visible_text(text: str) -> str:
     return _CONTROLS.sub(_escape_control, clean_text(text).replace("\r\n", "\n"))
 
 
+def reason_text(reason: str) -> str:
+    """Why a submission could not be graded, as a not-gradable file shows it."""
+    return visible_text(reason.strip()) or "no reason was given"
+
+
 def json_safe(value: Any) -> Any:
     """``value`` as strict JSON can hold it: non-finite floats become ``"nan"``,
     ``"inf"``, ``"-inf"``; lone surrogates become U+FFFD."""

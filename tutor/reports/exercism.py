@@ -29,6 +29,7 @@ from tutor.reports.common import (
     json_safe,
     learner_stdout,
     one_workspace,
+    reason_text,
     overall_status,
     short_status,
     truncate,
@@ -106,7 +107,7 @@ def results_json(ws: WorkspaceResult) -> dict[str, Any]:
 
 def not_gradable(reason: str) -> dict[str, Any]:
     """The file for a solution tutor could not grade: status ``error`` and why."""
-    reason = visible_text(reason.strip()) or "no reason was given"
+    reason = reason_text(reason)
     return {"version": 3, "status": "error", "message": f"The solution could not be graded: {reason}", "tests": []}
 
 

@@ -30,6 +30,7 @@ from tutor.reports.common import (
     fmt_points,
     learner_stdout,
     one_workspace,
+    reason_text,
     ordinals,
     points,
     task_max,
@@ -122,7 +123,7 @@ GRADING_FAILED = "The autograder could not grade this submission"
 
 def not_gradable(reason: str) -> dict[str, Any]:
     """A valid ``results.json`` saying grading failed, and why, where the student looks."""
-    reason = visible_text(reason.strip()) or "no reason was given"
+    reason = reason_text(reason)
     return {
         "score": 0,
         "output": f"{GRADING_FAILED}: {reason}\nYour instructor can see the details in the autograder output.",

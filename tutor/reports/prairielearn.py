@@ -26,6 +26,7 @@ from tutor.reports.common import (
     json_safe,
     learner_stdout,
     one_workspace,
+    reason_text,
     overall_status,
     task_max,
     task_points,
@@ -74,7 +75,7 @@ def results_json(ws: WorkspaceResult) -> dict[str, Any]:
 
 def not_gradable(reason: str) -> dict[str, Any]:
     """The file for a submission tutor could not grade: not gradable, and why."""
-    reason = visible_text(reason.strip()) or "no reason was given"
+    reason = reason_text(reason)
     return {"gradable": False, "score": 0, "message": f"The grader could not grade this submission: {reason}",
             "format_errors": [reason], "tests": []}
 
