@@ -750,10 +750,10 @@ def test_exercism_errors_name_the_exception_with_paths_relative_to_the_solution(
     assert "NameError: name 'y' is not defined" in first_row["message"]
     assert '"<solution-dir>/exercises/views/first-row.py", line 3' in first_row["message"]
     # test_code: the task's call, under the case that failed (a hidden case shows shapes only).
-    assert by["autograd/grad"]["test_code"] == "# hidden case 1 (x: float32[5, 2])\nsolve(x)"
+    assert by["autograd/grad"]["test_code"] == "# hidden case 2 (x: float32[5, 2])\nsolve(x)"
     called = verdict("a/b", Status.FAILED, 0, checks=[CheckResult("result", False, 0, "off")], call="pick(x, dim)",
                      cases=[CaseInfo(0, False, {"x": "float32[3, 4]", "dim": "1"})])
-    assert exercism.task_call(called) == "# case 0 (x: float32[3, 4], dim: 1)\npick(x, dim)"
+    assert exercism.task_call(called) == "# case 1 (x: float32[3, 4], dim: 1)\npick(x, dim)"
     long = verdict("a/c", Status.PASSED, 1, stdout="y" * 900)
     (out,) = json.loads(exercism.render([WorkspaceResult("w", [long])]))["tests"]
     assert len(out["output"]) <= 500 and out["output"].endswith("Please limit to 500 chars")

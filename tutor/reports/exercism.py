@@ -9,7 +9,8 @@ machine are written relative to the solution, as ``<solution-dir>/...``.
 
 ``test_code`` is the call the task makes of the learner's function
 (``Verdict.call``, e.g. ``solve(x)``), under the case it failed on (else its
-first visible case) when the code got that far: ``# case 0 (x: float32[5, 4])``. ``output`` is the learner's printed output, at most
+first visible case) when the code got that far: ``# case 1 (x: float32[5, 4])``
+(cases counted from 1, as everywhere people read them). ``output`` is the learner's printed output, at most
 500 characters, and empty for tasks with hidden cases. ``task_id`` is the
 task's 1-based position in the workspace (Exercism's task ids are numbers).
 
@@ -25,6 +26,7 @@ import os
 from typing import Any
 
 from tutor.reports.common import (
+    case_label,
     failure_text,
     json_safe,
     learner_stdout,
@@ -68,9 +70,11 @@ def task_call(v: Verdict) -> str:
     call = v.call or (f"{DEFAULT_ENTRY}({', '.join(case.args)})" if case else f"{DEFAULT_ENTRY}()")
     if case is None:
         return call
-    label = f"hidden case {case.index}" if case.hidden else f"case {case.index}"
+    label = case_label(v, case.index)  # a hidden case's label already shows its shapes
     shapes = ", ".join(f"{k}: {d}" for k, d in case.args.items())
-    return f"# {label} ({shapes})\n{call}" if shapes else f"# {label}\n{call}"
+    if shapes and not case.hidden:
+        label += f" ({shapes})"
+    return f"# {label}\n{call}"
 
 
 def _text(text: str, root: str) -> str:
