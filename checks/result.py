@@ -20,4 +20,5 @@ def check(ctx: CaseContext, options: Any) -> Finding | None:
         hidden=ctx.hidden,
         lang=ctx.lang,
         strides=bool(options and options.strides),
+        scalars=bool(options and options.scalar_or_tensor),
     )

@@ -271,3 +271,69 @@ def test_text_output_numbers_cases_from_one_and_explains_errors(tmp_path: Path) 
     assert shown.returncode == 1 and "广播从右边开始对齐形状" in shown.stdout and "第 1 个用例" in shown.stdout
     graded = run_tutor("grade", str(ws), "--pack", str(FEEDBACK), "--format", "text", "--seed", "1")
     assert "case 1" in graded.stdout and "case 0" not in graded.stdout, graded.stdout
+
+
+# Engine parts the course needs: a meta case for device placement, a result option for 0-d tensor or float.
+ENGINE = {
+    # task: (right answers, wrong answers with (status, failing check, aspect, text (en, zh)))
+    "engine/from-list": (["return torch.tensor(values, device=device)", "return torch.as_tensor(values).to(device)"],
+                         [("return torch.tensor(values)", "failed", "result", "device", ("`meta` device", "`meta` 设备"))]),
+    "engine/identity-residual": (
+        ["return x @ torch.linalg.inv(x) - torch.eye(len(x), device=x.device)",
+         "return x @ x.inverse() - torch.eye(*x.shape, dtype=x.dtype).to(x.device)"],
+        [("return x @ torch.linalg.inv(x) - torch.eye(x.shape[0])", "error", None, "device-mismatch",
+          ("without `device=`", "不带 `device=`"))]),
+    "engine/mean-either": (["return x.mean()", "return x.mean().item()", "return float(x.sum() / len(x))"],
+                           [("return float(x.sum())", "failed", "result", "values", ("is 7.0, expected 2.33", "是 7.0，应为 2.33")),
+                            ("return x.median()", "failed", "result", "values", ("expected 2.33", "期望 2.33"))]),
+    "engine/mean-float": (["return x.mean()", "return x.mean().item()"],
+                          [("return x.sum()", "failed", "result", "values", ("is 7.0", "是 7.0"))]),
+    "engine/mean-tensor": (["return x.mean()"],
+                           [("return x.mean().item()", "failed", "result", "type", ("should be a tensor", "但实际是"))]),
+}
+
+
+@pytest.fixture(scope="module")
+def engine_graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, dict]]]:
+    """lang -> per workspace: task -> verdict; workspace k holds the k-th right answers, then the wrong ones."""
+    args = {"engine/from-list": "values, device"}
+    columns = []
+    for kind in (0, 1):
+        for k in range(max(len(v[kind]) for v in ENGINE.values())):
+            columns.append({task: _fn(v[kind][k] if kind == 0 else v[kind][k][0], args.get(task, "x"))
+                            for task, v in ENGINE.items() if k < len(v[kind])})
+    roots = [make_workspace(tmp_path_factory.mktemp(f"engine{i}"), FEEDBACK, column) for i, column in enumerate(columns)]
+    graded = {}
+    for lang in ("en", "zh"):
+        code, data, stderr = grade_json(*map(str, roots), "--pack", str(FEEDBACK), "--seed", "2", "--lang", lang)
+        assert code == 1 and "Traceback (most recent" not in stderr, stderr
+        graded[lang] = [{v["task"]: v for v in ws["tasks"]} for ws in data]
+    return graded
+
+
+def test_right_answers_pass_the_meta_case_and_either_scalar(engine_graded: dict) -> None:
+    depth = max(len(v[0]) for v in ENGINE.values())
+    for task, (right, _) in ENGINE.items():
+        for k in range(len(right)):
+            verdict = engine_graded["en"][k][task]
+            assert verdict["status"] == "passed", (task, right[k], verdict["error"], verdict["checks"])
+    cases = engine_graded["en"][0]["engine/identity-residual"]["cases"]
+    assert depth == 3 and len(cases) == 2 and cases[1]["hidden"] and cases[1]["args"]["x"] == "float32[2, 2] (meta)"
+
+
+def test_wrong_answers_fail_on_the_meta_case_or_the_scalar_value(engine_graded: dict) -> None:
+    first_wrong = max(len(v[0]) for v in ENGINE.values())
+    for task, (_, wrong) in ENGINE.items():
+        for k, (code, status, check, aspect, says) in enumerate(wrong):
+            for lang, text in zip(("en", "zh"), says):
+                verdict = engine_graded[lang][first_wrong + k][task]
+                assert verdict["status"] == status, (task, code, verdict["error"])
+                if status == "error":
+                    assert verdict["error_kind"] == aspect and text in verdict["error"]
+                    continue
+                failed = [c for c in verdict["checks"] if not c["passed"]]
+                assert (failed[0]["name"], failed[0]["aspect"]) == (check, aspect) and text in failed[0]["message"], failed
+    from_list = engine_graded["en"][first_wrong]["engine/from-list"]
+    failed = [c for c in from_list["checks"] if not c["passed"]]
+    assert [c["case"] for c in failed] == [len(from_list["cases"]) - 1]  # only the meta case catches it on a CPU
+    assert failed[0]["details"]["misconception"] == "fixed-device"

@@ -155,8 +155,16 @@ def elementwise_close(expected: torch.Tensor, got: torch.Tensor, rtol: float, at
 
 
 def compare(expected: Any, got: Any, path: str, *, rtol_atol: tuple[float, float] | None, device: str,
-            hidden: bool, lang: str, strides: bool = False) -> Finding | None:
-    """The first way ``got`` differs from ``expected``, or None when they agree."""
+            hidden: bool, lang: str, strides: bool = False, scalars: bool = False) -> Finding | None:
+    """The first way ``got`` differs from ``expected``, or None when they agree.
+
+    ``scalars``: a 0-d tensor and a Python number stand for each other (the
+    ``result`` option ``scalar_or_tensor``), compared by value.
+    """
+    if scalars:
+        numbers = _numbers(expected, got)
+        if numbers is not None:
+            return _compare_numbers(*numbers, expected, got, path, rtol_atol=rtol_atol, device=device, lang=lang)
     if isinstance(expected, torch.Tensor):
         if not isinstance(got, torch.Tensor):
             if got is None:
@@ -174,7 +182,7 @@ def compare(expected: Any, got: Any, path: str, *, rtol_atol: tuple[float, float
             return _found(M_LEN(lang, path=path, expected=len(expected), got=len(got)), "structure", expected, got, path)
         for i, (e, g) in enumerate(zip(expected, got)):
             found = compare(e, g, f"{path}[{i}]", rtol_atol=rtol_atol, device=device, hidden=hidden,
-                            lang=lang, strides=strides)
+                            lang=lang, strides=strides, scalars=scalars)
             if found:
                 return found
         return None
@@ -187,7 +195,7 @@ def compare(expected: Any, got: Any, path: str, *, rtol_atol: tuple[float, float
                           "structure", expected, got, path)
         for key in expected:
             found = compare(expected[key], got[key], f"{path}[{key!r}]", rtol_atol=rtol_atol, device=device,
-                            hidden=hidden, lang=lang, strides=strides)
+                            hidden=hidden, lang=lang, strides=strides, scalars=scalars)
             if found:
                 return found
         return None
@@ -206,6 +214,31 @@ def compare(expected: Any, got: Any, path: str, *, rtol_atol: tuple[float, float
     if got != expected:
         return _found(M_SCALAR(lang, path=path, expected=repr(expected), got=repr(got)), "values", expected, got, path)
     return None
+
+
+def _number(value: Any) -> tuple[float | int, torch.dtype | None] | None:
+    if isinstance(value, torch.Tensor) and value.dim() == 0 and value.device.type != "meta" \
+            and not value.dtype.is_complex and value.dtype != torch.bool:
+        return value.item(), value.dtype
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value, None
+    return None
+
+
+def _numbers(expected: Any, got: Any) -> tuple[float | int, float | int, torch.dtype] | None:
+    """Both sides as numbers, with the tensor's dtype, when exactly one side is a 0-d tensor."""
+    e, g = _number(expected), _number(got)
+    if e is None or g is None or (e[1] is None) == (g[1] is None):
+        return None
+    return e[0], g[0], e[1] or g[1]  # type: ignore[return-value]
+
+
+def _compare_numbers(e: float | int, g: float | int, dtype: torch.dtype, expected: Any, got: Any, path: str, *,
+                     rtol_atol: tuple[float, float] | None, device: str, lang: str) -> Finding | None:
+    rtol, atol = tolerance(dtype, device, rtol_atol)
+    same = (e != e and g != g) or abs(g - e) <= atol + rtol * abs(e)
+    shown = round(e, 6) if isinstance(e, float) else e
+    return None if same else _found(M_SCALAR(lang, path=path, expected=shown, got=g), "values", expected, got, path)
 
 
 def _found(message: str, aspect: str, expected: Any, got: Any, path: str,
@@ -234,6 +267,8 @@ def compare_tensors(expected: torch.Tensor, got: torch.Tensor, path: str, *, rto
     if got.requires_grad != expected.requires_grad:
         message = (M_GRAD_ON if expected.requires_grad else M_GRAD_OFF)(lang, path=path)
         return _found(message, "requires_grad", expected, got, path, details)
+    if expected.device.type == "meta":
+        return None  # the meta case: no values to compare
     rtol, atol = tolerance(expected.dtype, device, rtol_atol)
     details["rtol"], details["atol"] = rtol, atol
     close = elementwise_close(expected, got, rtol, atol)

@@ -32,6 +32,7 @@ from tutor.errors import PackError, Problem, UserError
 from tutor.grading import feedback, refusal, runtime_errors
 from tutor.grading.compare import tensor_paths
 from tutor.grading.inputs import CaseError, CaseInputs, make_cases
+from tutor.grading.meta_case import is_meta, meta_case
 from tutor.grading.pool import Pool, RunResult
 from tutor.grading import public
 from tutor.grading.reference import TORCH_STATE, Reference
@@ -272,7 +273,12 @@ class Grader:
                 except CaseError as exc:
                     raise PackError([Problem(pack.locate(task_id, *exc.path), str(exc))]) from None
                 ref_runs, upstreams = reference.run_cases(cases, backward, self.device)
-            payload = {"cases": [{"args": c.args, "backward": backward, "upstream": u} for c, u in zip(cases, upstreams)]}
+                if task.meta_case and cases:  # results must follow their inputs' device (no backward there)
+                    cases.append(meta_case(cases[0], len(cases)))
+                    meta_runs, meta_upstreams = reference.run_cases(cases[-1:], [], self.device)
+                    ref_runs, upstreams = ref_runs + meta_runs, upstreams + meta_upstreams
+            payload = {"cases": [{"args": c.args, "backward": [] if is_meta(c) else backward, "upstream": u}
+                                 for c, u in zip(cases, upstreams)]}
             doc, blob = wire.encode(payload)
             self._prepared[key] = (cases, ref_runs, doc, blob)
             while len(self._prepared) > PREPARED_CACHE:
@@ -332,7 +338,7 @@ class Grader:
                               tolerance=(task.tolerance.rtol, task.tolerance.atol) if task.tolerance else None,
                               device=self.device, lang=lang, source=source, entry=task.entry)
             results = []
-            for spec in case_checks:
+            for spec in [s for s in case_checks if s.kind == "result"] if is_meta(case) else case_checks:
                 finding = _run_check(spec, ctx, pack)
                 if finding is None and spec.kind in ("forbid",) and _trace_suspicious(run, ctx):
                     verdict.status = Status.REFUSED

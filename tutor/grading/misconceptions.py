@@ -90,6 +90,19 @@ M_OTHER_DTYPE = Message(
     " create it with `dtype=torch.{expected}`.",
     zh="数值是对的，但类型是 {got} 而不是 {expected}：用 `.to(torch.{expected})` 转换，或创建时指定 `dtype=torch.{expected}`。",
 )
+M_META_DEVICE = Message(
+    en="This hidden case gives your function its inputs on PyTorch's `meta` device (shapes and dtypes, no"
+    " values) to check that your result follows them: a tensor made without `device=` (`torch.tensor`,"
+    " `torch.eye`, `torch.zeros`...) stays on the CPU; pass `device=` the input's device.",
+    zh="这个隐藏用例把输入放在 PyTorch 的 `meta` 设备上（只有形状和 dtype，没有数值），检查你的结果是否跟随输入所在的设备："
+    "不带 `device=` 创建的张量（`torch.tensor`、`torch.eye`、`torch.zeros`……）会留在 CPU 上；请把输入的设备传给 `device=`。",
+)
+M_CPU_DEFAULT = Message(
+    en="A tensor made without `device=` (`torch.tensor`, `torch.eye`, `torch.zeros`...) lives on the CPU:"
+    " pass `device=` the input's device, or use a `*_like` factory.",
+    zh="不带 `device=` 创建的张量（`torch.tensor`、`torch.eye`、`torch.zeros`……）在 CPU 上：请把输入的设备传给 `device=`，"
+    "或使用 `*_like` 工厂函数。",
+)
 M_TRANSPOSED = Message(
     en="It equals the expected answer transposed: check the order of the dimensions.",
     zh="它恰好是正确答案的转置：检查一下维度的顺序。",
@@ -266,6 +279,13 @@ def _same_tensor(finding: Finding, ctx: CaseContext) -> str | None:
     return None
 
 
+def _fixed_device(finding: Finding, ctx: CaseContext) -> str | None:
+    expected, got = finding.expected, finding.got
+    if not isinstance(expected, torch.Tensor) or not isinstance(got, torch.Tensor) or got.device.type != "cpu":
+        return None
+    return (M_META_DEVICE if expected.device.type == "meta" else M_CPU_DEFAULT)(ctx.lang)
+
+
 def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
@@ -415,6 +435,7 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("returned-input", _on("mutation", "changed-input"), _returned_input),
     Detector("copied", _on("aliasing", "copy-where-view"), _copied),
     Detector("same-tensor", _on("aliasing", "view-where-copy"), _same_tensor),
+    Detector("fixed-device", _on("result", "device"), _fixed_device),
     Detector("dtype-promotion", _on("result", "dtype"), _promotion),
     Detector("transposed", _SHAPE_OR_VALUES, _transposed),
     Detector("permuted", _SHAPE_OR_VALUES, _permuted),

@@ -115,19 +115,20 @@ class _Encoder:
         if len(self.tensors) >= MAX_TENSORS:
             raise WireError("too many tensors")
         with _no_subclass():
-            if t.layout != torch.strided or t.is_quantized or t.device.type not in ("cpu", "cuda"):
+            if t.layout != torch.strided or t.is_quantized or t.device.type not in ("cpu", "cuda", "meta"):
                 raise WireError(f"cannot transport a {t.layout} tensor on {t.device}")
             if t.dtype not in DTYPE_NAMES:
                 raise WireError(f"cannot transport dtype {t.dtype}")
             storage = _untyped_storage(t)
-            key = (str(t.device), _storage_ptr(storage))
+            meta = t.device.type == "meta"  # shapes and dtypes only: nothing to send, nothing shared
+            key = ("meta", len(self.storages)) if meta else (str(t.device), _storage_ptr(storage))
             if key not in self.storage_ids:
                 nbytes = _storage_nbytes(storage)
-                self.size += nbytes
+                self.size += 0 if meta else nbytes
                 if self.size > self.max_bytes:
                     raise WireError(f"tensors larger than {self.max_bytes >> 20} MiB in all")
-                host = storage if t.device.type == "cpu" else _storage_cpu(storage)
-                data = _string_at(_storage_ptr(host), nbytes) if nbytes else b""
+                host = storage if t.device.type != "cuda" else _storage_cpu(storage)
+                data = _string_at(_storage_ptr(host), nbytes) if nbytes and not meta else b""
                 self.storage_ids[key] = len(self.storages)
                 self.storages.append({"nbytes": nbytes, "device": t.device.type})
                 self.chunks.append(data)
@@ -170,6 +171,11 @@ def _decode_storages(raw: Any, blob: bytes, device: str, max_bytes: int) -> list
         nbytes = entry.get("nbytes") if isinstance(entry, dict) else None
         if not isinstance(nbytes, int) or isinstance(nbytes, bool) or nbytes < 0:
             raise WireError("bad storage size")
+        if entry.get("device") == "meta":  # no bytes in the blob
+            if nbytes > 2**48:
+                raise WireError("bad storage size")
+            out.append(_untyped_storage(_empty(nbytes, dtype=torch.uint8, device="meta")))
+            continue
         if pos + nbytes > len(blob) or pos + nbytes > max_bytes:
             raise WireError("storage runs past the payload")
         target = _empty(nbytes, dtype=torch.uint8)
@@ -264,9 +270,9 @@ def _decode_value(v: Any, tensors: list[torch.Tensor], device: str, depth: int) 
     if "device" in v and "generator" not in v:
         text = str(v["device"])
         kind, _, index = text.partition(":")
-        if kind not in ("cpu", "cuda") or (index and not index.isdigit()):
+        if kind not in ("cpu", "cuda", "meta") or (index and not index.isdigit()):
             raise WireError("unknown device")
-        return torch.device(text if kind == "cuda" else "cpu")
+        return torch.device(text if kind == "cuda" else kind)
     if "generator" in v:
         seed = v["generator"]
         if not isinstance(seed, int):

@@ -385,6 +385,11 @@ class Template:
 
 class ResultOptions(Strict):
     strides: bool = False
+    scalar_or_tensor: bool = Field(
+        False,
+        description="a 0-d tensor and a Python number are interchangeable wherever the reference returns one"
+        " (compared by value, within the tensor's dtype tolerance)",
+    )
 
 
 class SourceOptions(Strict):
@@ -543,6 +548,11 @@ class Task(Strict):
         False,
         description="let the learner's code reach torch internals (torch._C, gc, frames, ...);"
         " such code is otherwise refused",
+    )
+    meta_case: bool = Field(
+        False,
+        description="add a hidden case: the first case's inputs on the `meta` device, so results must follow"
+        " their inputs' device (a tensor made without `device=` fails) even on a grader without a GPU",
     )
 
     @field_validator("dims", mode="before")
