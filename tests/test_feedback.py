@@ -136,6 +136,16 @@ ANSWERS = [
 ]
 
 
+def _graded_in_both_languages(roots: list[Path], seed: str) -> dict[str, list[dict[str, dict]]]:
+    """lang -> per workspace: task -> verdict, from one real `tutor grade` call per language."""
+    graded = {}
+    for lang in ("en", "zh"):
+        code, data, stderr = grade_json(*map(str, roots), "--pack", str(FEEDBACK), "--seed", seed, "--lang", lang)
+        assert code == 1 and "Traceback (most recent" not in stderr, stderr
+        graded[lang] = [{v["task"]: v for v in ws["tasks"]} for ws in data]
+    return graded
+
+
 @pytest.fixture(scope="module")
 def feedback_graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, dict]]]:
     """lang -> per workspace k: task -> verdict."""
@@ -145,12 +155,7 @@ def feedback_graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[
             columns.append({})
         columns[k][task] = next(ANSWERS[j].code for j, t, kk in _answer_ids() if (t, kk) == (task, k))
     roots = [make_workspace(tmp_path_factory.mktemp(f"fb{k}"), FEEDBACK, column) for k, column in enumerate(columns)]
-    graded = {}
-    for lang in ("en", "zh"):
-        code, data, stderr = grade_json(*map(str, roots), "--pack", str(FEEDBACK), "--seed", "3", "--lang", lang)
-        assert code == 1 and "Traceback" not in stderr, stderr
-        graded[lang] = [{v["task"]: v for v in ws["tasks"]} for ws in data]
-    return graded
+    return _graded_in_both_languages(roots, "3")
 
 
 def _answer_ids() -> list[tuple[int, str, int]]:
@@ -236,12 +241,7 @@ def errors_graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[st
     """lang -> task -> verdict, the erroring answers in one workspace."""
     answers = {task: code for task, code, *_ in ERRORS} | {task: code for task, (code, *_) in NUMBERING.items()}
     ws = make_workspace(tmp_path_factory.mktemp("errors"), FEEDBACK, answers)
-    graded = {}
-    for lang in ("en", "zh"):
-        code, data, stderr = grade_json(str(ws), "--pack", str(FEEDBACK), "--seed", "3", "--lang", lang)
-        assert code == 1 and "Traceback (most recent" not in stderr, stderr
-        graded[lang] = {v["task"]: v for v in data[0]["tasks"]}
-    return graded
+    return {lang: workspaces[0] for lang, workspaces in _graded_in_both_languages([ws], "3").items()}
 
 
 @pytest.mark.parametrize("task, code, kind, says", ERRORS, ids=[e[0] for e in ERRORS])
@@ -303,12 +303,7 @@ def engine_graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[di
             columns.append({task: _fn(v[kind][k] if kind == 0 else v[kind][k][0], args.get(task, "x"))
                             for task, v in ENGINE.items() if k < len(v[kind])})
     roots = [make_workspace(tmp_path_factory.mktemp(f"engine{i}"), FEEDBACK, column) for i, column in enumerate(columns)]
-    graded = {}
-    for lang in ("en", "zh"):
-        code, data, stderr = grade_json(*map(str, roots), "--pack", str(FEEDBACK), "--seed", "2", "--lang", lang)
-        assert code == 1 and "Traceback (most recent" not in stderr, stderr
-        graded[lang] = [{v["task"]: v for v in ws["tasks"]} for ws in data]
-    return graded
+    return _graded_in_both_languages(roots, "2")
 
 
 def test_right_answers_pass_the_meta_case_and_either_scalar(engine_graded: dict) -> None:
