@@ -847,7 +847,7 @@ class Session:
         return line
 
     def _footer_rows(self) -> int:
-        return len(render_lines(self.console, [self._footer()])) + 1
+        return len(render_lines(self.console, [self._footer()]))
 
     def _redraw(self) -> None:
         if self.current is None:
@@ -855,13 +855,13 @@ class Session:
         if not self.interactive:
             self._print(self._footer())
             return
+
+        def more(below: int) -> str:
+            return render_lines(self.console, [Text(M.more(self.lang, n=below), style="bold")])[0]
+
         document = render_lines(self.console, self._document())
         footer = render_lines(self.console, [self._footer()])
-        page = self.screen.page_height(len(footer) + 1)
-        self.screen.offset = max(min(self.screen.offset, len(document) - page), 0)
-        rows_left = max(len(document) - self.screen.offset - page, 0)
-        more = render_lines(self.console, [Text(M.more(self.lang, n=rows_left), style="bold")]) if rows_left else [""]
-        self.screen.draw(document, more[:1] + footer, clear=self._clear_next)
+        self.screen.draw(document, footer, more, clear=self._clear_next)
         self._clear_next = False
 
     def _print(self, *items: RenderableType) -> None:

@@ -18,7 +18,7 @@ import os
 import signal
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator, TextIO
+from typing import Any, Callable, Iterator, TextIO
 
 from rich.console import Console, RenderableType
 
@@ -142,28 +142,28 @@ class Screen:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.offset = 0
-        self.rows_left = 0  # document lines below the page (what "more" counts)
 
     def page_height(self, footer_rows: int) -> int:
-        return max(self.console.height - footer_rows, 3)
+        """Document rows on one page: the terminal's, less the footer and the row saying what is below."""
+        return max(self.console.height - footer_rows - 1, 3)
 
     def scroll(self, how: str, footer_rows: int) -> None:
         page = self.page_height(footer_rows)
         step = {"down": 1, "up": -1, "pgdn": page - 1, "pgup": -(page - 1), "home": -(10**9), "end": 10**9}[how]
         self.offset = max(self.offset + step, 0)
 
-    def draw(self, document: list[str], footer: list[str], *, clear: bool = False) -> None:
-        """Show ``document`` from the current offset and ``footer`` under it, fitted to the rows."""
+    def draw(self, document: list[str], footer: list[str], more: Callable[[int], str], *, clear: bool = False) -> None:
+        """Show ``document`` from the current offset, ``more(n)`` when n lines are below, then ``footer``."""
         page = self.page_height(len(footer))
         self.offset = max(min(self.offset, len(document) - page), 0)
         shown = document[self.offset : self.offset + page]
-        self.rows_left = max(len(document) - self.offset - page, 0)
+        below = max(len(document) - self.offset - page, 0)
         out = [CLEAR if clear else HOME]
         for line in shown:
             out.append(line + CLEAR_LINE_END + "\n")
         out.append(CLEAR_BELOW)
-        out.append(("\n" * max(page - len(shown), 0)))
-        out.append("\n".join(line + CLEAR_LINE_END for line in footer))
+        out.append("\n" * max(page - len(shown), 0))
+        out.append("\n".join(line + CLEAR_LINE_END for line in [more(below) if below else "", *footer]))
         file = self.console.file
         file.write("".join(out))
         file.flush()
