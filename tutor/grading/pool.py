@@ -144,8 +144,9 @@ class Worker:
 
         The zygote forks one child per job, each in a session of its own;
         killing its process group ends the job without the zygote, so the
-        worker stays warm for the next one. Linux only (``/proc``); elsewhere
-        nothing is cancelled and the job runs to its own end.
+        worker stays warm for the next one. Where ``/proc`` does not list
+        children, the whole worker is killed instead (the next job starts a
+        fresh one: slower, but never a stale verdict).
         """
         proc = self.proc
         if proc is None or proc.poll() is not None:
@@ -153,6 +154,7 @@ class Worker:
         try:
             children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
         except OSError:
+            self._kill()
             return
         for child in children:
             for kill in (os.killpg, os.kill):
