@@ -463,6 +463,14 @@ def _drive(folder: Path, dims: tuple[int, int] = (60, 120), **env_extra: str):
                          timeout=60, dimensions=dims)
 
 
+def _quit(child) -> None:
+    """q, and the driver says the terminal is as it found it."""
+    pexpect = pytest.importorskip("pexpect")
+    child.send("q")
+    child.expect("TERMINAL RESTORED")
+    child.expect(pexpect.EOF)
+
+
 def test_pty_keys_watch_and_terminal_restored(tmp_path):
     pexpect = pytest.importorskip("pexpect")
     child = _drive(tmp_path)
@@ -540,9 +548,7 @@ def test_pty_page_fits_the_terminal_redrawn_in_place_and_paged(tmp_path):
             child.expect("quit|Enter to go back")
         child.send("\x1b")
         child.expect("quit")
-        child.send("q")
-        child.expect("TERMINAL RESTORED")
-        child.expect(pexpect.EOF)
+        _quit(child)
     finally:
         child.close(force=True)
     pages = seen.getvalue().split("\x1b[H")[1:-1]  # each redraw, up to the next; the last one ends with the goodbye
@@ -573,9 +579,7 @@ def test_pty_damaged_progress_rebuilt_in_the_background_while_list_says_so(tmp_p
         assert "Rebuilding progress" in listing.stderr and "0 of 3 tasks done" in listing.stdout
         (folder / "go").write_text("")  # let the re-grade finish
         child.expect("Recovered 1 passed tasks")
-        child.send("q")
-        child.expect("TERMINAL RESTORED")
-        child.expect(pexpect.EOF)
+        _quit(child)
     finally:
         child.close(force=True)
     listing = subprocess.run([str(TUTOR), "list"], cwd=folder, capture_output=True, text=True, timeout=120,
@@ -599,9 +603,7 @@ def test_pty_lesson_complete_screen(tmp_path, lang, words):
             child.expect(word)
         child.send("n")
         child.expect("more/first-row")
-        child.send("q")
-        child.expect("TERMINAL RESTORED")
-        child.expect(pexpect.EOF)
+        _quit(child)
     finally:
         child.close(force=True)
 
@@ -622,9 +624,7 @@ def test_pty_editor_key_suspends_and_resumes(tmp_path):
         child.expect("EDITOR SEES COOKED")  # the terminal was given back to the editor
         child.expect("Passed")  # its save was checked
         child.expect("quit")
-        child.send("q")
-        child.expect("TERMINAL RESTORED")
-        child.expect(pexpect.EOF)
+        _quit(child)
     finally:
         child.close(force=True)
 
@@ -663,9 +663,7 @@ def test_pty_ctrl_z_gives_the_terminal_back_and_fg_takes_it_again(tmp_path):
         assert not termios.tcgetattr(child.child_fd)[3] & termios.ICANON
         child.send("h")
         child.expect("Indexing returns a view")
-        child.send("q")
-        child.expect("TERMINAL RESTORED")
-        child.expect(pexpect.EOF)
+        _quit(child)
     finally:
         child.close(force=True)
 
