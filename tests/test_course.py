@@ -86,11 +86,16 @@ CASES = [(task, k) for task, entries in sorted(WRONG.items()) for k in range(len
 @pytest.mark.parametrize("task, k", CASES, ids=[f"{t}#{k}" for t, k in CASES])
 def test_wrong_answer_fails_with_the_intended_check(wrong_batch: dict, task: str, k: int) -> None:
     """An entry may also say which ``aspect`` of that check fails and a text the learner is shown
-    (``says``: a substring of the first failure's message, advice and detector sentence included)."""
+    (``says``: a substring of the first failure's message, advice and detector sentence included).
+    ``fails: error`` is an answer that raises (a freed graph, mixed devices on the meta case): the
+    verdict is an error, and ``says`` is found in its explanation."""
     entry = WRONG[task][k]
     verdict = wrong_batch[task, k]
     expected = entry["fails"]
     assert verdict["status"] != "passed", f"{task}: a wrong answer passed"
+    if expected == "error":
+        assert verdict["status"] == "error" and entry.get("says", "") in (verdict["error"] or ""), f"{task}: {verdict['status']} {json.dumps(verdict['error'])[:300]}"
+        return
     failed = [c["name"] for c in verdict["checks"] if not c["passed"]]
     assert expected in failed, f"{task}: expected {expected} to fail, got {verdict['status']} {failed} {json.dumps(verdict['error'])[:300]}"
     first = next(c for c in verdict["checks"] if not c["passed"] and c["name"] == expected)
@@ -109,6 +114,9 @@ def test_wrong_answer_entries_use_known_keys_and_aspects() -> None:
         assert found is not None, f"{task} is not a task of the course"
         for entry in entries:
             assert set(entry) <= {"fails", "code", "aspect", "says"}, (task, sorted(entry))
+            if entry["fails"] == "error":
+                assert "aspect" not in entry, (task, "an error has no check aspect")
+                continue
             spec = found[1].check(entry["fails"])
             assert spec is not None, f"{task}: the task has no check {entry['fails']}"
             if "aspect" in entry:
