@@ -217,24 +217,20 @@ def _explain(error: Any, data: Any, marks: yamlnodes.Marks) -> tuple[Location, s
     pydantic's ``loc`` mixes data keys with validator names (``function-after``,
     union tags); only the components that index the data lead to a YAML node.
     """
+    kind = error["type"]
+    parts = list(error["loc"])
+    if kind == "located":  # a model validator pointing at one of its children (models.located)
+        parts += (error.get("ctx") or {}).get("at", [])
     path: list[Any] = []
     node = data
-    for part in error["loc"]:
+    for part in parts:
         if isinstance(node, dict) and part in node:
             path.append(part)
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             path.append(part)
             node = node[part]
-    kind = error["type"]
-    if kind == "located":  # a model validator pointing at one of its children (models.located)
-        for part in (error.get("ctx") or {}).get("at", []):
-            if isinstance(node, dict) and part in node:
-                path.append(part)
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-                path.append(part)
-                node = node[part]
+    if kind == "located":
         return marks.at(tuple(path)), error["msg"]
     last = error["loc"][-1] if error["loc"] else None
     if kind == "missing":
