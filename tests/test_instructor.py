@@ -381,7 +381,10 @@ def test_student_pack_of_builtin_course_and_custom_checks(tmp_path, capsys):
     for line in _solution_lines(builtin_course()):
         assert line not in text, line
     assert load_pack(student).task_ids() == load_pack(builtin_course()).task_ids()
-    assert not list(student.rglob("*.py"))
+    for path in student.rglob("*.py"):  # the course's custom checks, as stubs only
+        original = builtin_course() / path.relative_to(student)
+        assert "NotImplementedError" in path.read_text(encoding="utf-8")
+        assert path.read_text(encoding="utf-8") != original.read_text(encoding="utf-8")
 
     # Custom checks are left out (they may hold answers); stubs keep the pack loadable.
     kinds = tmp_path / "kinds"
