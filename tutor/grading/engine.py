@@ -64,8 +64,18 @@ M_CRASHED = Message(
     zh="运行你代码的进程在完成前终止了（{how}）。{hint}",
 )
 M_MEMORY_HINT = Message(
-    en="It may have used too much memory (the limit is {mb} MiB) or crashed torch.",
-    zh="可能是占用了过多内存（上限 {mb} MiB），或让 torch 崩溃了。",
+    en="It was killed on case {case}, most often because it used too much memory (the limit is {mb} MiB).",
+    zh="它在第 {case} 个用例上被强制终止，最常见的原因是占用了过多内存（上限 {mb} MiB）。",
+)
+M_CPU_HINT = Message(
+    en="It used up its CPU time on case {case}: look for a loop that never ends.",
+    zh="它在第 {case} 个用例上用完了 CPU 时间：检查是否有永不结束的循环。",
+)
+M_TORCH_CRASH_HINT = Message(
+    en="torch itself crashed on case {case}: this is a fault in torch or a native library, not your"
+    " code's memory use. Try writing that step another way, and tell your instructor.",
+    zh="torch 本身在第 {case} 个用例上崩溃了：这是 torch 或某个原生库的故障，不是你的代码占用内存造成的。"
+    "请换一种写法完成这一步，并告诉你的老师。",
 )
 M_EXIT_HINT = Message(
     en="Did your code call sys.exit() or os._exit()?",
@@ -374,7 +384,7 @@ class Grader:
                                          trace=self._explained(verdict, outcome.errors[index], cases[index].args))
         elif not outcome.done or not all_ran:
             how = _exit_text(result.exit_code)
-            hint = M_MEMORY_HINT(lang, mb=task.memory_mb) if result.exit_code < 0 else M_EXIT_HINT(lang)
+            hint = _crash_hint(result.exit_code, outcome, task.memory_mb, lang)
             verdict.status = Status.CRASHED
             verdict.error = M_CRASHED(lang, how=how, hint=hint)
         elif task_ok and passed_cases == len(cases):
@@ -436,6 +446,23 @@ def _trace_suspicious(run: Run, ctx: CaseContext) -> bool:
 
 def _case_args(case: CaseInputs) -> str:
     return ", ".join(f"{k}: {v.split(' = ')[0]}" for k, v in case.described.items())[:300]
+
+
+def _crash_hint(code: int, outcome: _Outcome, memory_mb: int, lang: str) -> str:
+    """Why a child that never finished died, naming the case it was on.
+
+    Only SIGKILL can mean the memory limit (and the hard CPU limit); a fault
+    signal (SEGV, BUS, ILL, FPE, ABRT) is torch or a native library crashing,
+    which must not be blamed on the learner's memory.
+    """
+    if code >= 0:
+        return M_EXIT_HINT(lang)
+    case = outcome.started[-1] if outcome.started else 0
+    if -code == signal.SIGKILL:
+        return M_MEMORY_HINT(lang, case=case, mb=memory_mb)
+    if -code == signal.SIGXCPU:
+        return M_CPU_HINT(lang, case=case)
+    return M_TORCH_CRASH_HINT(lang, case=case)
 
 
 def _exit_text(code: int) -> str:

@@ -54,6 +54,7 @@ __all__ = [
     "landlock_abi",
     "preload_native_modules",
     "probe",
+    "warm_jit_kernels",
 ]
 
 #: Layer names, in the order apply() installs them.
@@ -942,6 +943,28 @@ def preload_native_modules(directories: Iterable[str | os.PathLike[str]] | None 
             except OSError:
                 failed.append(str(path))
     return failed
+
+
+def warm_jit_kernels() -> None:
+    """Generate, in the worker, the machine code torch's CPU kernels JIT.
+
+    Why: on CPU the seccomp layer refuses every new executable mapping, so a
+    kernel that torch generates at run time cannot be made in a child. fbgemm
+    JITs (asmjit) the int64 matrix product behind ``a @ b``, ``mm``, ``addmm``
+    and ``matmul`` of 2-D int64 tensors; without this the child got no
+    executable memory and jumped to a null kernel (SIGSEGV). fbgemm builds
+    exactly two such kernels, whatever the shapes (fixed cache blocks, with
+    and without accumulation), and caches them for the life of the process,
+    so making them here once means every forked child already has them:
+    nothing new is mapped, and the layer keeps its purpose. Nothing is
+    imported here: torch is touched only if the worker already loaded it.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    square = torch.ones(2, 2, dtype=torch.int64)
+    torch.mm(square, square)  # accumulate=False: both kernels
+    torch.addmm(square, square, square)  # accumulate=True
 
 
 # --------------------------------------------------------------------------

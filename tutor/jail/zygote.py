@@ -57,6 +57,7 @@ def main() -> None:
     # Children may not map new native code (seccomp): map the C extensions a
     # lesson may import now, once, and pay torch's lazy costs here too.
     layers.preload_native_modules()
+    layers.warm_jit_kernels()
     harness.warm_up()
     scratch_root = Path(config["scratch_root"])
     read_only = layers.default_read_only()  # interpreter dirs only: never the repository
