@@ -37,20 +37,38 @@ M_MISSING = Message(
 )
 
 
-def sharing(run: Run) -> dict[str, list[str]]:
-    """For each returned tensor, the inputs and other outputs on the same storage."""
-    def key(t: Any) -> tuple[str, int]:
-        return (str(t.device), t.untyped_storage().data_ptr())
+#: Names listed per tensor in messages: enough to read, and it keeps a result
+#: of thousands of references to one storage linear to check.
+MAX_NAMES = 20
 
-    inputs = {name: key(t) for name, t in tensor_paths_of_inputs(run)}
+
+def _key(t: Any) -> tuple[str, int]:
+    return (str(t.device), t.untyped_storage().data_ptr())
+
+
+def storage_groups(run: Run) -> dict[str, frozenset[str]]:
+    """For each returned tensor, every name on its storage (inputs, outputs, itself).
+
+    One frozenset per storage, shared by all its tensors: linear in the
+    number of tensors, however many refer to one storage.
+    """
     outputs = tensor_paths(run.result)
-    found: dict[str, list[str]] = {}
-    for path, tensor in outputs:
-        k = key(tensor)
-        names = [f"`{name}`" for name, other in inputs.items() if other == k]
-        names += [f"`{p}`" for p, t in outputs if p != path and key(t) == k]
-        found[path] = sorted(names)
-    return found
+    members: dict[tuple[str, int], list[str]] = {}
+    for name, t in tensor_paths_of_inputs(run):
+        members.setdefault(_key(t), []).append(f"`{name}`")
+    for path, t in outputs:
+        members.setdefault(_key(t), []).append(f"`{path}`")
+    groups = {k: frozenset(v) for k, v in members.items()}
+    return {path: groups[_key(t)] for path, t in outputs}
+
+
+def sharing(run: Run) -> dict[str, list[str]]:
+    """For each returned tensor, the inputs and other outputs on the same storage (at most MAX_NAMES)."""
+    return {path: _others(group, path) for path, group in storage_groups(run).items()}
+
+
+def _others(group: frozenset[str], path: str) -> list[str]:
+    return sorted(n for n in group if n != f"`{path}`")[:MAX_NAMES]
 
 
 def tensor_paths_of_inputs(run: Run) -> list[tuple[str, Any]]:
@@ -64,14 +82,14 @@ def _names(names: list[str], lang: str) -> str:
 
 
 def check(ctx: CaseContext, options: Any) -> Finding | None:
-    expected = sharing(ctx.reference)
-    got = sharing(ctx.learner)
-    for path, want in expected.items():
+    expected = storage_groups(ctx.reference)
+    got = storage_groups(ctx.learner)
+    for path, want_group in expected.items():
         if path not in got:
             return Finding(M_MISSING(ctx.lang, path=path), {"path": path}, "structure")
-        have = got[path]
-        if have == want:
+        if got[path] == want_group:  # the same set: the same sharing, whatever the count
             continue
+        want, have = _others(want_group, path), _others(got[path], path)
         details = {"kind": "aliasing", "path": path, "expected_shares": [n.strip("`") for n in want],
                    "got_shares": [n.strip("`") for n in have]}
         if want and not have:

@@ -119,7 +119,7 @@ def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: 
                 warnings = [] if Workspace.is_plain_folder(ws.root) else ws.pack_warnings(ws_pack, language)
                 for warning in warnings:
                     print(f"{ws.root}: {warning}", file=sys.stderr)
-                items = [(ws_pack, task_id, ws.exercise_path(task_id), seed) for task_id in ws_pack.task_ids()]
+                items = [(ws_pack, task_id, _exercise(ws, task_id), seed) for task_id in ws_pack.task_ids()]
                 verdicts: list[Verdict] = []
                 for verdict in grader.grade_many(items):
                     verdicts.append(verdict)
@@ -134,6 +134,14 @@ def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: 
     if output is None:
         sys.stdout.write(render(fmt, results, **options))
     return results
+
+
+def _exercise(ws: Workspace, task_id: str) -> Path | UserError:
+    """The task's file, or why it cannot be graded: that costs this task only, not the class."""
+    try:
+        return ws.exercise_path(task_id)
+    except UserError as exc:
+        return exc
 
 
 def write_report(text: str, output: Path) -> None:

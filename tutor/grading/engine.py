@@ -89,6 +89,10 @@ M_INCONSISTENT = Message(
     en="The sandbox received an inconsistent result ({why}); the run cannot be trusted.",
     zh="沙箱收到了前后矛盾的结果（{why}）；这次运行不可信。",
 )
+M_UNCHECKABLE = Message(
+    en="Your result could not be checked ({why}); it is not graded as passed.",
+    zh="无法检查你的结果（{why}）；不按通过评分。",
+)
 M_REFUSED = Message(
     en="The sandbox refused {reason} ({event}). Exercises only need tensor operations.",
     zh="沙箱拒绝了{reason}（{event}）。练习只需要张量运算。",
@@ -175,17 +179,38 @@ class Grader:
 
     # ------------------------------------------------------------ public
 
-    def grade_many(self, items: Iterable[tuple[Pack, str, Path, int | None]]) -> Iterator[Verdict]:
-        """Grade many tasks, ``jobs`` at a time, yielding verdicts in the order given."""
+    def grade_many(self, items: Iterable[tuple[Pack, str, Path | UserError, int | None]]) -> Iterator[Verdict]:
+        """Grade many tasks, ``jobs`` at a time, yielding verdicts in the order given.
+
+        One task's failure costs that task only: a file that cannot be graded
+        (given as the UserError that says why, e.g. a symlink out of the
+        workspace) or anything that goes wrong while grading it becomes that
+        task's ``error`` verdict, and the batch goes on.
+        """
         items = list(items)
         if self.jobs == 1:
             for pack, task_id, path, seed in items:
-                yield self.grade(pack, task_id, path, seed=seed)
+                yield self._grade_isolated(pack, task_id, path, seed)
             return
         with ThreadPoolExecutor(self.jobs) as executor:
-            futures = [executor.submit(self.grade, p, t, f, seed=s) for p, t, f, s in items]
+            futures = [executor.submit(self._grade_isolated, p, t, f, s) for p, t, f, s in items]
             for future in futures:
                 yield future.result()
+
+    def _grade_isolated(self, pack: Pack, task_id: str, path: Path | UserError, seed: int | None) -> Verdict:
+        seed = secrets.randbelow(2**31) if seed is None else int(seed)
+        try:
+            if isinstance(path, UserError):
+                raise path
+            return self.grade(pack, task_id, path, seed=seed)
+        except Exception as exc:  # noqa: BLE001 - in a batch, never lose the other verdicts
+            found = pack.find(task_id)
+            if found is None:
+                raise
+            verdict = self._blank(pack, task_id, found[1], seed)
+            verdict.error = str(exc) if isinstance(exc, UserError) else M_UNCHECKABLE(
+                self.lang, why=f"{type(exc).__name__}: {exc}"[:300])
+            return verdict
 
     def grade(self, pack: Pack, task_id: str, path: Path, *, seed: int | None = None) -> Verdict:
         found = pack.find(task_id)
@@ -258,7 +283,13 @@ class Grader:
         verdict.stderr = result.stderr
         outcome = _read_outcome(result, len(cases), self.device)
         verdict.layers = outcome.layers
-        self._judge(verdict, pack, task, cases, ref_runs, outcome, result, source)
+        try:
+            self._judge(verdict, pack, task, cases, ref_runs, outcome, result, source)
+        except Exception as exc:  # noqa: BLE001 - a result no check can read costs this task only
+            verdict.checks = []
+            verdict.score = 0.0
+            verdict.status = Status.ERROR
+            verdict.error = M_UNCHECKABLE(self.lang, why=f"{type(exc).__name__}: {exc}"[:300])
         return verdict
 
     def _prepare(self, pack: Pack, task_id: str, task: Task, seed: int) -> tuple[list[CaseInputs], list[Run], dict[str, Any], bytes]:
@@ -481,50 +512,90 @@ def _syntax_error(path: Path, source: str, problem: pycode.SyntaxProblem) -> str
     return f'  File "{path}", line {problem.line}\n    {text}\n{caret}\nSyntaxError: {problem.message}'
 
 
+#: Header bytes one frame may claim: the JSON trees are small (tensors travel
+#: in blobs), so this is checked before any JSON is parsed.
+MAX_HEADER_BYTES = 4 << 20
+_LAYER_NAMES = frozenset({"rlimits", "netns", "caps", "landlock", "seccomp"})
+
+
 def _read_outcome(result: RunResult, ncases: int, device: str) -> _Outcome:
-    """Parse the child's result channel strictly; anything out of order is inconsistent."""
+    """Parse the child's result channel strictly; anything out of order is inconsistent.
+
+    Whatever the child sent, this returns: every exception becomes an
+    ``inconsistent`` outcome (a refused verdict), never a grader crash.
+    """
     outcome = _Outcome()
     try:
-        received = frames.split_frames(result.result)
+        _parse_outcome(outcome, result, ncases, device)
+    except Exception as exc:  # noqa: BLE001 - hostile bytes must never knock the grader over
+        outcome.inconsistent = f"unreadable result ({type(exc).__name__})"
+    return outcome
+
+
+def _parse_outcome(outcome: _Outcome, result: RunResult, ncases: int, device: str) -> None:
+    """The run the harness sends is: layers, then per case case_start and case, then done
+    (or load_error); refusals may come at any point. Anything else is refused."""
+    limit = 2 * ncases + 8  # every frame an honest run sends, and a few refusals
+    try:
+        received, used = frames.scan_frames(result.result, max_frames=limit + 1, max_header=MAX_HEADER_BYTES)
     except frames.WireError as exc:
         outcome.inconsistent = str(exc)
-        return outcome
-    expected = 0
-    for header, blob in received:
+        return
+    if len(received) > limit:
+        outcome.inconsistent = "more frames than the run can send"
+        return
+    final = False
+    for position, (header, blob) in enumerate(received):
         kind = header.get("kind")
+        if final:
+            outcome.inconsistent = "frames after the end of the run"
+            return
+        if kind == "refused":
+            if outcome.refused is None:
+                outcome.refused = (str(header.get("event"))[:80], str(header.get("reason"))[:200])
+            continue
         if kind == "layers":
-            outcome.layers = ["process", "environment", "audit"] + [
-                str(x) for x in header.get("active", []) if isinstance(x, str)
-            ]
-        elif kind == "refused":
-            outcome.refused = outcome.refused or (str(header.get("event"))[:80], str(header.get("reason"))[:200])
+            active = header.get("active")
+            if position != 0 or not isinstance(active, list) or not all(x in _LAYER_NAMES for x in active):
+                outcome.inconsistent = "a forged layers frame"
+                return
+            outcome.layers = ["process", "environment", "audit", *dict.fromkeys(active)]
         elif kind == "load_error":
+            if outcome.started:
+                outcome.inconsistent = "a load error after the cases started"
+                return
             outcome.load_error = str(header.get("error", ""))[:8000]
+            final = True
         elif kind == "case_start":
-            outcome.started.append(header.get("case", -1))
+            index = header.get("case")
+            if type(index) is not int or index != len(outcome.started) or len(outcome.started) != len(outcome.runs) + len(outcome.errors) \
+                    or index >= ncases:
+                outcome.inconsistent = "case results out of order"
+                return
+            outcome.started.append(index)
         elif kind == "case":
             index = header.get("case")
-            if index != expected or outcome.done:
+            if type(index) is not int or not outcome.started or index != outcome.started[-1] or index in outcome.runs or index in outcome.errors:
                 outcome.inconsistent = "case results out of order"
-                return outcome
-            expected += 1
+                return
             if "error" in header:
                 outcome.errors[index] = str(header["error"])[:8000]
                 continue
             try:
                 value = wire.decode(header.get("payload"), blob, device=device, max_bytes=MAX_RESULT_BYTES)
                 outcome.runs[index] = _as_run(value, header)
-            except (frames.WireError, KeyError, TypeError) as exc:
+            except (frames.WireError, KeyError, TypeError, ValueError) as exc:
                 outcome.inconsistent = f"case {index}: {exc}"
-                return outcome
+                return
         elif kind == "done":
+            if len(outcome.runs) + len(outcome.errors) != ncases:
+                outcome.inconsistent = "the run ended before its cases"
+                return
             outcome.done = True
+            final = True
         else:
             outcome.inconsistent = "unknown frame"
-            return outcome
-    if expected > ncases:
-        outcome.inconsistent = "more results than cases"
-    return outcome
+            return
 
 
 def _as_run(value: Any, header: dict[str, Any]) -> Run:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from typing import Any
 import tutor
 from tutor.jail import frames
 
+#: The job fields the zygote itself needs (time and size limits); the rest is the child's.
+_CONTROL = ("deadline", "case_timeout", "startup", "max_result_bytes")
 START_TIMEOUT = 120.0  # importing torch on a cold, busy machine can take a while
 GRACE = 10.0  # the zygote enforces job deadlines; this only guards the zygote itself
 
@@ -85,7 +88,7 @@ class Worker:
             cwd=self.scratch_root,
             start_new_session=True,
         )
-        frames.write_frame(self.proc.stdin, {"op": "init", "scratch_root": str(self.scratch_root)})
+        frames.write_frame(self.proc.stdin, {"op": "init", "scratch_root": str(self.scratch_root), "device": self.device})
         ready = self._read(START_TIMEOUT)
         if ready is None or ready[0].get("op") != "ready":
             self.stop()
@@ -112,22 +115,32 @@ class Worker:
         if self.proc is None or self.proc.poll() is not None:
             self.start()
         assert self.proc is not None and self.proc.stdin is not None
+        # The zygote reads only this control header; the job itself (source,
+        # inputs) is one frame it moves to the child unread.
+        control = {"op": "run", **{key: job[key] for key in _CONTROL}}
         try:
-            frames.write_frame(self.proc.stdin, {"op": "run", **job}, blob)
+            frames.write_frame(self.proc.stdin, control, frames.pack_frame(job, blob))
         except OSError:
             self.stop()
             return RunResult(-1, False, "", "", b"", worker_lost="the sandbox worker stopped")
-        reply = self._read(float(job["deadline"]) + GRACE)
-        if reply is None:
-            self.stop()
-            return RunResult(-1, False, "", "", b"", worker_lost="the sandbox worker stopped answering")
-        header, result = reply
+        streams = {"result": bytearray(), "stdout": bytearray(), "stderr": bytearray()}
+        deadline = time.monotonic() + float(job["deadline"]) + GRACE
+        while True:
+            reply = self._read(max(0.1, deadline - time.monotonic()))
+            if reply is None:
+                self.stop()
+                return RunResult(-1, False, "", "", b"", worker_lost="the sandbox worker stopped answering")
+            header, data = reply
+            if header.get("op") == "out" and header.get("stream") in streams:
+                streams[header["stream"]] += data
+                continue
+            break
         return RunResult(
             exit_code=int(header["exit_code"]),
             timed_out=bool(header["timed_out"]),
-            stdout=str(header["stdout"]),
-            stderr=str(header["stderr"]),
-            result=result,
+            stdout=_text(streams["stdout"], bool(header.get("stdout_cut"))),
+            stderr=_text(streams["stderr"], bool(header.get("stderr_cut"))),
+            result=bytes(streams["result"]),
             result_overflow=bool(header["result_overflow"]),
             duration_ms=int(header["duration_ms"]),
         )
@@ -180,6 +193,11 @@ class Worker:
         if self.proc.stdout:
             self.proc.stdout.close()
         self.proc = None
+
+
+def _text(data: bytearray, cut: bool) -> str:
+    text = data.decode("utf-8", errors="replace")
+    return text + ("\n[... output cut: too long ...]\n" if cut else "")
 
 
 class Pool:

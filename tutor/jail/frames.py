@@ -17,18 +17,33 @@ class WireError(ValueError):
     """A payload or frame that does not describe a valid value: refused before use."""
 
 
-_FRAME = struct.Struct("<II")  # header length, blob length
+HEADER = struct.Struct("<II")  # header length, blob length
+
+
+def pack_frame(header: dict[str, Any], blob: bytes = b"") -> bytes:
+    """One message as bytes: a JSON header and an opaque blob, length-prefixed."""
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    return HEADER.pack(len(raw), len(blob)) + raw + blob
+
+
+def write_frame_header(out: int, header: dict[str, Any], blob_length: int) -> None:
+    """The start of a frame whose ``blob_length`` bytes the caller writes next (by splice)."""
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    _write_all(out, HEADER.pack(len(raw), blob_length) + raw)
+
+
+def _write_all(out: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(out, view)
+        view = view[written:]
 
 
 def write_frame(out: BinaryIO | int, header: dict[str, Any], blob: bytes = b"") -> None:
     """One message: a JSON header and an opaque blob, length-prefixed."""
-    raw = json.dumps(header, separators=(",", ":")).encode()
-    data = _FRAME.pack(len(raw), len(blob)) + raw + blob
+    data = pack_frame(header, blob)
     if isinstance(out, int):
-        view = memoryview(data)
-        while view:
-            written = os.write(out, view)
-            view = view[written:]
+        _write_all(out, data)
     else:
         out.write(data)
         out.flush()
@@ -36,10 +51,10 @@ def write_frame(out: BinaryIO | int, header: dict[str, Any], blob: bytes = b"") 
 
 def read_frame(stream: BinaryIO) -> tuple[dict[str, Any], bytes] | None:
     """The next frame from a trusted stream (grader <-> zygote), or None at its end."""
-    head = _read_exact(stream, _FRAME.size)
+    head = _read_exact(stream, HEADER.size)
     if head is None:
         return None
-    hlen, blen = _FRAME.unpack(head)
+    hlen, blen = HEADER.unpack(head)
     raw = _read_exact(stream, hlen)
     blob = _read_exact(stream, blen) if blen else b""
     if raw is None or blob is None:
@@ -63,7 +78,8 @@ def split_frames(data: bytes, *, max_frames: int = 10_000) -> list[tuple[dict[st
     return scan_frames(data, max_frames=max_frames)[0]
 
 
-def scan_frames(data: bytes, *, max_frames: int = 10_000) -> tuple[list[tuple[dict[str, Any], bytes]], int]:
+def scan_frames(data: bytes, *, max_frames: int = 10_000,
+                max_header: int = 64 << 20) -> tuple[list[tuple[dict[str, Any], bytes]], int]:
     """Complete frames at the start of ``data``, and how many bytes they took.
 
     Refuses any frame whose header is not a JSON object; a truncated tail is
@@ -71,12 +87,14 @@ def scan_frames(data: bytes, *, max_frames: int = 10_000) -> tuple[list[tuple[di
     """
     frames = []
     pos = 0
-    while pos + _FRAME.size <= len(data) and len(frames) < max_frames:
-        hlen, blen = _FRAME.unpack_from(data, pos)
-        end = pos + _FRAME.size + hlen + blen
+    while pos + HEADER.size <= len(data) and len(frames) < max_frames:
+        hlen, blen = HEADER.unpack_from(data, pos)
+        if hlen > max_header:
+            raise WireError("a result frame header is too large")
+        end = pos + HEADER.size + hlen + blen
         if end > len(data):
             break
-        start = pos + _FRAME.size
+        start = pos + HEADER.size
         try:
             header = json.loads(data[start : start + hlen])
         except (ValueError, RecursionError):

@@ -25,6 +25,7 @@ from torch.overrides import TorchFunctionMode, resolve_name
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from tutor.jail import frames, wire
+from tutor.jail.channel import Report
 
 _backward = torch.autograd.backward
 _is_tensor = torch.is_tensor
@@ -79,16 +80,6 @@ REFUSED_INTERNALS = {
 # The standard library reads frames on the learner's behalf (namedtuple,
 # warnings.warn, logging): only a direct call from the learner's file counts.
 DIRECT_ONLY = {"sys._getframe", "sys._current_frames", "object.__getattr__", "object.__setattr__"}
-
-
-class Report:
-    """Writes frames to the grader on the result channel; nothing else goes there."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def send(self, header: dict[str, Any], blob: bytes = b"") -> None:
-        frames.write_frame(self.fd, header, blob)
 
 
 class _Calls(TorchFunctionMode):

@@ -51,7 +51,9 @@ __all__ = [
     "Policy",
     "apply",
     "default_read_only",
+    "isolate",
     "landlock_abi",
+    "limit",
     "preload_native_modules",
     "probe",
     "warm_jit_kernels",
@@ -802,14 +804,32 @@ def apply(policy: Policy) -> list[str]:
     threaded callers. A layer the kernel refuses is skipped (degrade, do not
     fail); an error that can only come from a bug here is raised.
     """
+    limit(policy)
+    return ["rlimits", *isolate(policy)]
+
+
+def limit(policy: Policy) -> None:
+    """The rlimits layer alone: the per-job limits, set once the job is known.
+
+    Lowering a limit needs no capability and passes the seccomp filter, so a
+    spare child may call it after isolate(), when its job arrives.
+    """
+    _apply_rlimits(policy, _proc_status())
+
+
+def isolate(policy: Policy) -> list[str]:
+    """Every layer but the rlimits (see apply()); return the active ones.
+
+    Nothing here depends on the job, so a spare child forked before its job
+    exists installs them while it waits.
+    """
     status = _proc_status()
     threads = int(status.get("Threads", "1"))
     if threads != 1:
         raise RuntimeError(f"apply() needs a single-threaded process, found {threads} "
                            "threads: call it in the child right after fork()")
     os.chdir(policy.scratch)
-    active = ["rlimits"]
-    _apply_rlimits(policy, status)
+    active = []
     if _enter_netns() is None:
         active.append("netns")
     if _drop_caps() is None:
@@ -975,11 +995,18 @@ def warm_jit_kernels() -> None:
 #: reference solutions (also its editable-install finder and metadata).
 _HIDDEN = re.compile(r"(^|[_.\-])(torch_)?tutor([_.\-]|$)", re.IGNORECASE)
 
+#: The /proc/self entries a child reads (its own limits, sizes, threads and
+#: fds). Not ``mem``, ``pagemap``, ``environ`` or the rest: the child's own
+#: memory is inherited from the worker and must not be read back by address.
+PROC_SELF_READS: tuple[str, ...] = tuple(
+    f"/proc/self/{name}" for name in
+    ("status", "stat", "statm", "maps", "cmdline", "comm", "limits", "cgroup", "fd", "task"))
+
 #: Devices, proc and sys entries torch and CPython read after start-up.
-#: Nothing here is secret: /proc/self is the child itself.
+#: Nothing here is secret.
 SYSTEM_READS: tuple[str, ...] = (
     "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/full",
-    "/proc/self", "/proc/cpuinfo", "/proc/meminfo", "/proc/stat",
+    *PROC_SELF_READS, "/proc/cpuinfo", "/proc/meminfo", "/proc/stat",
     "/sys/devices/system/cpu", "/sys/devices/system/node",
     "/etc/localtime", "/usr/share/zoneinfo",
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import re
 from typing import Any
 
 import torch
@@ -47,6 +48,13 @@ DTYPE_NAMES = {dtype: name for name, dtype in DTYPES.items()}
 MAX_DEPTH = 32
 MAX_ITEMS = 100_000
 MAX_TENSORS = 10_000
+#: Caps checked while decoding, before anything is built: a payload cannot
+#: make the grader spend gigabytes or minutes (nodes in all, generators,
+#: elements per tensor, digits per integer).
+MAX_NODES = 200_000
+MAX_GENERATORS = 64
+MAX_NUMEL = 1 << 31
+MAX_INT_DIGITS = 400
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -69,7 +77,11 @@ class _Encoder:
         if v is None or isinstance(v, (bool, str)):
             return v
         if isinstance(v, int):
-            return v if abs(v) < 2**53 else {"bigint": str(v)}
+            if abs(v) < 2**53:
+                return v
+            if v.bit_length() > MAX_INT_DIGITS * 3:  # ~400 decimal digits
+                raise WireError("integer too large to grade")
+            return {"bigint": str(v)}
         if isinstance(v, float):
             return v if math.isfinite(v) else {"float": repr(v)}
         if isinstance(v, complex):
@@ -154,17 +166,41 @@ def encode(value: Any, *, max_bytes: int = 256 << 20) -> tuple[dict[str, Any], b
 
 
 def decode(doc: Any, blob: bytes, *, device: str = "cpu", max_bytes: int = 256 << 20) -> Any:
-    """(document, blob) to a value, validating every claim the payload makes."""
+    """(document, blob) to a value, validating every claim the payload makes.
+
+    Anything malformed raises WireError, never another exception type: the
+    caller turns it into a verdict.
+    """
     if not isinstance(doc, dict):
         raise WireError("payload is not an object")
-    storages = _decode_storages(doc.get("storages"), blob, device, max_bytes)
-    tensors = _decode_tensors(doc.get("tensors"), storages)
-    return _decode_value(doc.get("value"), tensors, device, 0)
+    try:
+        storages = _decode_storages(doc.get("storages"), blob, device, max_bytes)
+        tensors = _decode_tensors(doc.get("tensors"), storages)
+        return _decode_value(doc.get("value"), tensors, device, 0, _Budget())
+    except WireError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RuntimeError, RecursionError, MemoryError) as exc:
+        raise WireError(f"malformed payload ({type(exc).__name__})") from None
+
+
+class _Budget:
+    """What one decode may still build."""
+
+    def __init__(self) -> None:
+        self.nodes = MAX_NODES
+        self.generators = MAX_GENERATORS
+
+    def node(self) -> None:
+        self.nodes -= 1
+        if self.nodes < 0:
+            raise WireError("payload has too many values")
 
 
 def _decode_storages(raw: Any, blob: bytes, device: str, max_bytes: int) -> list[torch.UntypedStorage]:
     if not isinstance(raw, list):
         raise WireError("storages missing")
+    if len(raw) > MAX_TENSORS:
+        raise WireError("too many storages")
     out = []
     pos = 0
     for entry in raw:
@@ -215,6 +251,8 @@ def _decode_tensors(raw: Any, storages: list[torch.UntypedStorage]) -> list[torc
         offset = entry.get("offset")
         if len(stride) != len(shape) or not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise WireError("bad tensor geometry")
+        if math.prod(shape) > MAX_NUMEL:
+            raise WireError("tensor has too many elements")
         storage = storages[sid]
         itemsize = torch.empty(0, dtype=dtype).element_size()
         capacity = _storage_nbytes(storage) // itemsize
@@ -236,10 +274,15 @@ def _decode_tensors(raw: Any, storages: list[torch.UntypedStorage]) -> list[torc
     return out
 
 
-def _decode_value(v: Any, tensors: list[torch.Tensor], device: str, depth: int) -> Any:
+def _decode_value(v: Any, tensors: list[torch.Tensor], device: str, depth: int, budget: _Budget) -> Any:
     if depth > MAX_DEPTH:
         raise WireError("value nested too deeply")
-    if v is None or isinstance(v, (bool, int, float, str)):
+    budget.node()
+    if v is None or isinstance(v, (bool, float, str)):
+        return v
+    if isinstance(v, int):
+        if abs(v) >= 2**63:
+            raise WireError("integer too large")
         return v
     if not isinstance(v, dict) or len(v) not in (1, 2):
         raise WireError("bad value node")
@@ -250,32 +293,39 @@ def _decode_value(v: Any, tensors: list[torch.Tensor], device: str, depth: int) 
         return tensors[index]
     if "list" in v or "tuple" in v:
         items = v.get("list", v.get("tuple"))
-        if not isinstance(items, list):
+        if not isinstance(items, list) or len(items) > MAX_ITEMS:
             raise WireError("bad sequence")
-        decoded = [_decode_value(x, tensors, device, depth + 1) for x in items]
+        decoded = [_decode_value(x, tensors, device, depth + 1, budget) for x in items]
         return decoded if "list" in v else tuple(decoded)
     if "dict" in v:
         pairs = v["dict"]
-        if not isinstance(pairs, list) or not all(
-            isinstance(p, list) and len(p) == 2 and isinstance(p[0], (str, int)) for p in pairs
+        if not isinstance(pairs, list) or len(pairs) > MAX_ITEMS or not all(
+            isinstance(p, list) and len(p) == 2 and isinstance(p[0], (str, int)) and not isinstance(p[0], bool)
+            and (isinstance(p[0], str) or abs(p[0]) < 2**63)
+            for p in pairs
         ):
             raise WireError("bad mapping")
-        return {k: _decode_value(x, tensors, device, depth + 1) for k, x in pairs}
+        return {k: _decode_value(x, tensors, device, depth + 1, budget) for k, x in pairs}
     if "size" in v:
         return torch.Size(_int_list(v["size"], "size"))
     if "dtype" in v:
-        if v["dtype"] not in DTYPES:
+        if not isinstance(v["dtype"], str) or v["dtype"] not in DTYPES:
             raise WireError("unknown dtype")
         return DTYPES[v["dtype"]]
     if "device" in v and "generator" not in v:
-        text = str(v["device"])
+        text = v["device"]
+        if not isinstance(text, str) or len(text) > 16:
+            raise WireError("unknown device")
         kind, _, index = text.partition(":")
         if kind not in ("cpu", "cuda", "meta") or (index and not index.isdigit()):
             raise WireError("unknown device")
         return torch.device(text if kind == "cuda" else kind)
     if "generator" in v:
         seed = v["generator"]
-        if not isinstance(seed, int):
+        budget.generators -= 1
+        if budget.generators < 0:
+            raise WireError("too many generators")
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
             raise WireError("bad generator")
         on = device if str(v.get("device", "cpu")).startswith("cuda") else "cpu"
         gen = torch.Generator(device=on)
@@ -286,16 +336,24 @@ def _decode_value(v: Any, tensors: list[torch.Tensor], device: str, depth: int) 
             raise WireError("bad float")
         return float(v["float"])
     if "bigint" in v:
-        text = str(v["bigint"])
-        if len(text) > 400:
-            raise WireError("integer too large")
+        text = v["bigint"]
+        if not isinstance(text, str) or not _INT_TEXT.fullmatch(text):
+            raise WireError("bad integer")
         return int(text)
     if "complex" in v:
-        re_, im = (_decode_value(x, tensors, device, depth + 1) for x in v["complex"])
+        parts = v["complex"]
+        if not isinstance(parts, list) or len(parts) != 2:
+            raise WireError("bad complex")
+        re_, im = (_decode_value(x, tensors, device, depth + 1, budget) for x in parts)
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (re_, im)):
+            raise WireError("bad complex")
         return complex(re_, im)
     if "opaque" in v:
         return Opaque(str(v["opaque"])[:200], str(v.get("repr", ""))[:200])
     raise WireError("unknown value node")
+
+
+_INT_TEXT = re.compile(r"-?[0-9]{1,%d}" % MAX_INT_DIGITS)
 
 
 class Opaque:

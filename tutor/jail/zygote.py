@@ -2,11 +2,18 @@
 
 Started by the grader with ``python -I`` and an empty environment, it never
 holds a reference solution or a secret: a child inherits all of its memory.
-It speaks length-prefixed frames (``wire``) on stdin/stdout with the grader:
+It speaks length-prefixed frames (``frames``) on stdin/stdout with the grader:
 
-    grader -> zygote   {"op": "run", job...}  blob = the inputs (wire payload)
-    zygote -> grader   {"op": "result", exit status, timed_out, stdout, stderr, ...}
-                       blob = the raw bytes the child wrote on its result channel
+    grader -> zygote   {"op": "run", deadline, case_timeout, startup, max_result_bytes}
+                       blob = the job, itself one frame (job header, inputs), for the child only
+    zygote -> grader   {"op": "out", "stream": "result" | "stdout" | "stderr"}  blob = bytes
+                       ... then {"op": "result", exit status, timed_out, caps hit, duration}
+
+A spare child is forked before its job exists and waits on a pipe; the job's
+bytes move from the grader's pipe to the child's with splice(2), and the
+child's output moves back the same way, so no job's data is ever in the
+zygote's memory, which every later child inherits. The next spare is forked
+after the reply, while the grader judges, so fork is off the critical path.
 
 The zygote judges nothing; it enforces time and output caps, kills the child's
 whole process tree, and passes the child's bytes on for the grader to parse.
@@ -16,149 +23,316 @@ Worker side: standard library, torch and ``tutor.jail`` only.
 
 from __future__ import annotations
 
+import array
 import ctypes
+import fcntl
+import json
 import os
+import resource
 import select
-import shutil
 import signal
 import sys
 import sysconfig
 import tempfile
+import termios
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from tutor.jail import frames, harness, layers, wire
+from tutor.jail import channel, frames, harness, layers, scratch, wire
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
-RESULT_FD = 3
 OUTPUT_CAP = 64 << 10
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def main() -> None:
-    proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
-    proto_out = os.fdopen(os.dup(1), "wb", buffering=0)
+    proto_in = os.dup(0)
+    proto_out = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):  # nothing torch prints may corrupt the protocol
         os.dup2(devnull, fd)
     # No PDEATHSIG here: it follows the parent *thread*, and the grader may
-    # start workers from a short-lived thread. The zygote ends when its stdin
-    # closes, which happens when the grader exits in any way.
+    # start workers from a short-lived thread. The zygote watches its stdin
+    # instead, also while a child runs: it closes when the grader exits in
+    # any way (kill -9 included), and the zygote then kills its children.
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
-    init = frames.read_frame(proto_in)
+    with os.fdopen(os.dup(proto_in), "rb", buffering=0) as stream:
+        init = frames.read_frame(stream)
     if init is None:
         return
     config = init[0]
     torch.set_num_threads(1)  # before any parallel work: forking after it deadlocks
     # Children may not map new native code (seccomp): map the C extensions a
-    # lesson may import now, once, and pay torch's lazy costs here too.
+    # lesson may import now, once, make the kernels torch JITs, and pay
+    # torch's lazy costs here too.
     layers.preload_native_modules()
     layers.warm_jit_kernels()
     harness.warm_up()
-    scratch_root = Path(config["scratch_root"])
-    read_only = layers.default_read_only()  # interpreter dirs only: never the repository
+    setup = _Setup(
+        scratch_root=Path(config["scratch_root"]),
+        read_only=layers.default_read_only(),  # interpreter dirs only: never the repository
+        device=str(config.get("device", "cpu")),
+        devnull=devnull,
+        stdlib=tuple({sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}),
+        high_fd=_high_fd(),
+        pid=os.getpid(),
+    )
     frames.write_frame(
         proto_out,
         {"op": "ready", "layers": layers.probe(), "torch": torch.__version__, "pid": os.getpid()},
     )
-    while True:
-        frame = frames.read_frame(proto_in)
-        if frame is None:
-            return
-        job, blob = frame
-        frames.write_frame(proto_out, *_run(job, blob, scratch_root, read_only, devnull))
+    spare = _fork_spare(setup)
+    try:
+        while True:
+            control = _read_control(proto_in)
+            if control is None:
+                return
+            header, job_bytes = control
+            if not _splice_exact(proto_in, spare.job_w, job_bytes):
+                return
+            os.close(spare.job_w)
+            spare.job_w = -1
+            alive = _supervise(spare, header, proto_in, proto_out)
+            _finish(spare)
+            if not alive:
+                return
+            spare = _fork_spare(setup)
+    finally:
+        _kill_tree(spare.pid)
+        os._exit(0)  # no interpreter teardown: children must not wait for it
 
 
-def _run(job: dict[str, Any], blob: bytes, scratch_root: Path, read_only: tuple[Path, ...], devnull: int) -> tuple[dict[str, Any], bytes]:
-    scratch = Path(tempfile.mkdtemp(prefix="run-", dir=scratch_root))
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    res_r, res_w = os.pipe()
-    started = time.monotonic()
+@dataclass
+class _Setup:
+    """What every child needs, computed once in the zygote (not per child)."""
+
+    scratch_root: Path
+    read_only: tuple[Path, ...]
+    device: str
+    devnull: int
+    stdlib: tuple[str, ...]
+    high_fd: int
+    pid: int
+
+
+@dataclass
+class _Spare:
+    """A child forked before its job exists, waiting for it on ``job_w``."""
+
+    pid: int
+    scratch: Path
+    job_w: int
+    pipes: dict[int, str]  # read end -> "result" | "stdout" | "stderr" | "progress"
+    reaped: bool = False
+
+
+def _high_fd() -> int:
+    """The result channel's fd: high, and above the child's RLIMIT_NOFILE, so
+    nothing in the child can dup2 onto it (redirect or replace it)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    top = 1024 if soft == resource.RLIM_INFINITY else min(soft, 1024)
+    return max(top - 1, layers.Policy.max_open_files + 8)
+
+
+def _fork_spare(setup: _Setup) -> _Spare:
+    scratch = Path(tempfile.mkdtemp(prefix="run-", dir=setup.scratch_root))
+    job_r, job_w = os.pipe()
+    ends = {name: os.pipe() for name in ("stdout", "stderr", "result", "progress")}
     pid = os.fork()
     if pid == 0:  # the child: never returns
-        _child(job, blob, scratch, read_only, devnull, out_w, err_w, res_w)
-    for fd in (out_w, err_w, res_w):
-        os.close(fd)
-    # Each case gets its own time limit, counted from the moment the child says
-    # it starts that case; the whole run never exceeds the total.
-    hard_deadline = started + float(job["deadline"])
-    case_timeout = float(job["case_timeout"])
-    deadline = min(hard_deadline, started + float(job["startup"]) + case_timeout)
-    streams = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
-    caps = {out_r: OUTPUT_CAP, err_r: OUTPUT_CAP, res_r: int(job["max_result_bytes"]) + (1 << 20)}
-    overflow = {fd: False for fd in streams}
-    status = None
-    timed_out = False
-    open_fds = set(streams)
-    scanned = 0
-    while True:
-        if status is None:
-            done, status_ = os.waitpid(pid, os.WNOHANG)
-            if done:
-                status = status_
+        os.close(job_w)
+        for read_end, _ in ends.values():
+            os.close(read_end)
+        _child(setup, scratch, job_r, {name: w for name, (_, w) in ends.items()})
+    os.close(job_r)
+    for _, write_end in ends.values():
+        os.close(write_end)
+    return _Spare(pid, scratch, job_w, {r: name for name, (r, _) in ends.items()})
+
+
+def _read_control(fd: int) -> tuple[dict[str, Any], int] | None:
+    """The next run request's header, and how many job bytes follow it.
+
+    Only the small control header (deadlines, caps) is read into this process;
+    the job itself is moved to the child with splice, never read here.
+    """
+    head = _read_exact(fd, frames.HEADER.size)
+    if head is None:
+        return None
+    hlen, blen = frames.HEADER.unpack(head)
+    if hlen > 1 << 16:
+        return None
+    raw = _read_exact(fd, hlen)
+    if raw is None:
+        return None
+    return json.loads(raw), blen
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    data = b""
+    while len(data) < n:
+        chunk = os.read(fd, n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def _splice_exact(src: int, dst: int, n: int) -> bool:
+    """Move ``n`` bytes between pipes inside the kernel; False when ``src`` ends early."""
+    while n:
+        try:
+            moved = os.splice(src, dst, n)
+        except BrokenPipeError:  # the child died: drain the job to nowhere
+            dst = _devnull_w()
+            continue
+        if not moved:
+            return False
+        n -= moved
+    return True
+
+
+_null: list[int] = []
+
+
+def _devnull_w() -> int:
+    if not _null:
+        _null.append(os.open(os.devnull, os.O_WRONLY))
+    return _null[0]
+
+
+def _available(fd: int) -> int:
+    buf = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, buf)
+    return buf[0]
+
+
+def _supervise(spare: _Spare, control: dict[str, Any], proto_in: int, proto_out: int) -> bool:
+    """Forward the child's output to the grader until it is done; False if the grader is gone.
+
+    Output moves pipe to pipe with splice, as "out" frames, so none of it is
+    ever in this process's memory (a later child, forked from here, cannot
+    find it). The verdict can go out as soon as the harness marks the run
+    done: the child is killed at once (nothing the learner left behind runs)
+    and reaped after the reply.
+    """
+    started = time.monotonic()
+    hard_deadline = started + float(control["deadline"])
+    case_timeout = float(control["case_timeout"])
+    deadline = min(hard_deadline, started + float(control["startup"]) + case_timeout)
+    caps = {"stdout": OUTPUT_CAP, "stderr": OUTPUT_CAP, "result": int(control["max_result_bytes"]) + (1 << 20)}
+    sent = {name: 0 for name in caps}
+    overflow = {name: False for name in caps}
+    open_fds = set(spare.pipes)
+    status: int | None = None
+    timed_out = done = False
+    grader_gone = False
+    while open_fds:
         remaining = deadline - time.monotonic()
-        if remaining <= 0 and status is None:
+        if remaining <= 0:
             timed_out = True
-            _kill_tree(pid)
-            _, status = os.waitpid(pid, 0)
-        if not open_fds or (status is not None and (timed_out or remaining <= -0.5)):
             break
-        wait = 0.05 if status is not None else min(max(remaining, 0.0), 0.05)
-        ready, _, _ = select.select(list(open_fds), [], [], wait)
+        ready, _, _ = select.select([*open_fds, proto_in], [], [], min(remaining, 1.0))
+        if proto_in in ready and _available(proto_in) == 0:
+            grader_gone = True
+            break
         for fd in ready:
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
+            if fd == proto_in:
+                continue
+            name = spare.pipes[fd]
+            count = _available(fd)
+            if not count:
                 open_fds.discard(fd)
                 continue
-            room = caps[fd] - len(streams[fd])
-            if room > 0:
-                streams[fd] += chunk[:room]
-            if len(chunk) > room:
-                overflow[fd] = True
-                if fd == res_r:  # a result larger than allowed: stop now
-                    _kill_tree(pid)
-            if fd == res_r:
-                starts, scanned = _count_case_starts(streams[res_r], scanned)
-                if starts:
+            if name == "progress":
+                marks = os.read(fd, min(count, 4096))
+                if channel.DONE in marks:
+                    done = True
+                if channel.CASE_START in marks:
                     deadline = min(hard_deadline, time.monotonic() + case_timeout)
-        if status is not None and not ready and not open_fds:
+                continue
+            room = max(0, caps[name] - sent[name])
+            _forward(fd, proto_out, name, min(count, room))
+            sent[name] += min(count, room)
+            if count > room:
+                overflow[name] = True
+                _splice_exact(fd, _devnull_w(), count - room)
+                if name == "result":  # a result larger than allowed: stop now
+                    break
+        if done or overflow["result"]:
             break
-    _kill_tree(pid)
-    if status is None:
-        _, status = os.waitpid(pid, 0)
-    for fd in streams:
-        os.close(fd)
-    _reap_strays()
-    shutil.rmtree(scratch, ignore_errors=True)
+    _kill_tree(spare.pid)
+    if done:
+        _drain(spare, proto_out, caps, sent, overflow)
+        code = 0
+    else:
+        _drain(spare, proto_out, caps, sent, overflow)
+        _, status = os.waitpid(spare.pid, 0)
+        spare.reaped = True
+        code = os.waitstatus_to_exitcode(status)
+    if grader_gone:
+        return False
     header = {
         "op": "result",
-        "exit_code": os.waitstatus_to_exitcode(status),
+        "exit_code": code,
         "timed_out": timed_out,
-        "stdout": _text(streams[out_r], overflow[out_r]),
-        "stderr": _text(streams[err_r], overflow[err_r]),
-        "result_overflow": overflow[res_r],
+        "stdout_cut": overflow["stdout"],
+        "stderr_cut": overflow["stderr"],
+        "result_overflow": overflow["result"],
         "duration_ms": int((time.monotonic() - started) * 1000),
     }
-    return header, bytes(streams[res_r])
-
-
-def _count_case_starts(buffer: bytearray, pos: int) -> tuple[int, int]:
-    """Case-start markers in the frames completed since ``pos``; the new scan position."""
     try:
-        found, used = frames.scan_frames(bytes(buffer[pos:]))
-    except frames.WireError:  # garbage on the channel: the grader will refuse the run
-        return 0, len(buffer)
-    return sum(header.get("kind") == "case_start" for header, _ in found), pos + used
+        frames.write_frame(proto_out, header)
+    except OSError:
+        return False
+    return True
 
 
-def _text(data: bytearray, cut: bool) -> str:
-    text = data.decode("utf-8", errors="replace")
-    return text + ("\n[... output cut: too long ...]\n" if cut else "")
+def _forward(fd: int, proto_out: int, name: str, count: int) -> None:
+    """One "out" frame: its header from here, its ``count`` bytes spliced from ``fd``."""
+    if count <= 0:
+        return
+    frames.write_frame_header(proto_out, {"op": "out", "stream": name}, count)
+    _splice_exact(fd, proto_out, count)
+
+
+def _drain(spare: _Spare, proto_out: int, caps: dict[str, int], sent: dict[str, int], overflow: dict[str, bool]) -> None:
+    """Forward what the pipes still hold, without waiting for the child's exit."""
+    for fd, name in spare.pipes.items():
+        if name == "progress":
+            continue
+        try:
+            count = _available(fd)
+        except OSError:
+            continue
+        room = max(0, caps[name] - sent[name])
+        _forward(fd, proto_out, name, min(count, room))
+        sent[name] += min(count, room)
+        if count > room:
+            overflow[name] = True
+
+
+def _finish(spare: _Spare) -> None:
+    """After the reply: reap the child and anything it left, remove its scratch."""
+    _kill_tree(spare.pid)
+    if not spare.reaped:
+        try:
+            os.waitpid(spare.pid, 0)
+        except ChildProcessError:
+            pass
+        spare.reaped = True
+    for fd in spare.pipes:
+        os.close(fd)
+    if spare.job_w >= 0:
+        os.close(spare.job_w)
+        spare.job_w = -1
+    _reap_strays()
+    scratch.remove_tree(str(spare.scratch))
 
 
 def _kill_tree(pid: int) -> None:
@@ -216,39 +390,45 @@ def _children() -> list[int]:
     return found
 
 
-def _child(job: dict[str, Any], blob: bytes, scratch: Path, read_only: tuple[Path, ...], devnull: int, out_w: int, err_w: int, res_w: int) -> None:
-    """Contain this process, then hand over to the harness. Never returns."""
+def _child(setup: _Setup, scratch_dir: Path, job_r: int, ends: dict[str, int]) -> None:
+    """Contain this process, wait for its job, then hand over to the harness. Never returns."""
     code = 70
     try:
         os.setsid()
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        os.dup2(devnull, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
-        os.dup2(res_w, RESULT_FD)
-        os.closerange(RESULT_FD + 1, 1 << 16)
-        os.chdir(scratch)
+        if os.getppid() != setup.pid:  # the zygote died before PDEATHSIG was set
+            os._exit(0)
+        os.dup2(setup.devnull, 0)
+        os.dup2(ends["stdout"], 1)
+        os.dup2(ends["stderr"], 2)
+        result_fd, progress_fd, job_fd = setup.high_fd, setup.high_fd - 1, setup.high_fd - 2
+        os.dup2(ends["result"], result_fd, inheritable=False)
+        os.dup2(ends["progress"], progress_fd, inheritable=False)
+        os.dup2(job_r, job_fd, inheritable=False)
+        os.closerange(3, job_fd)
+        os.closerange(result_fd + 1, 1 << 16)
+        os.chdir(scratch_dir)
         os.environ.clear()
-        os.environ.update({"HOME": str(scratch), "TMPDIR": str(scratch), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
-        tempfile.tempdir = str(scratch)
-        report = harness.Report(RESULT_FD)
-        device = job.get("device", "cpu")
-        # Inputs are decoded before any learner code exists, and before the
-        # jail closes (CUDA opens its device files here).
-        payload = wire.decode(job["payload"], blob, device=device)
-        active = layers.apply(
-            layers.Policy(
-                scratch=scratch,
-                read_only=read_only,
-                cpu_seconds=max(1, int(job["deadline"]) + 1),
-                memory_bytes=int(job["memory_mb"]) << 20,
-                cuda=device.startswith("cuda"),
-            )
-        )
+        os.environ.update({"HOME": str(scratch_dir), "TMPDIR": str(scratch_dir), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+        tempfile.tempdir = str(scratch_dir)
+        cuda = setup.device.startswith("cuda")
+        policy = layers.Policy(scratch=scratch_dir, read_only=setup.read_only, cpu_seconds=1, memory_bytes=0, cuda=cuda)
+        # Everything but the job's own limits is on before the job arrives.
+        active = layers.isolate(policy)
+        with os.fdopen(job_fd, "rb", buffering=0) as stream:
+            received = frames.read_frame(stream)
+        if received is None:
+            os._exit(0)  # the zygote is closing: nothing to run
+        wrapped, blob = received
+        job = wrapped
+        layers.limit(replace(policy, cpu_seconds=max(1, int(job["deadline"]) + 1),
+                             memory_bytes=int(job["memory_mb"]) << 20))
+        report = channel.Report(result_fd, progress_fd)
+        payload = wire.decode(job["payload"], blob, device=setup.device)
+        del wrapped, blob, received
         torch.set_num_threads(1)
-        report.send({"kind": "layers", "active": active})
-        stdlib = tuple({sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]})
-        auditor = harness.Auditor(report, job["filename"], bool(job.get("allow_internals")), stdlib)
+        report.send({"kind": "layers", "active": ["rlimits", *active]})
+        auditor = harness.Auditor(report, job["filename"], bool(job.get("allow_internals")), setup.stdlib)
         sys.addaudithook(auditor)
         harness.run(job, payload, report, auditor)
         code = 0
@@ -257,13 +437,7 @@ def _child(job: dict[str, Any], blob: bytes, scratch: Path, read_only: tuple[Pat
             os.write(2, b"tutor harness failure\n")
         except OSError:
             pass
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except BaseException:  # noqa: BLE001
-                pass
-        os._exit(code)
+    os._exit(code)
 
 
 if __name__ == "__main__":
