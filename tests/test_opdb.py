@@ -179,10 +179,25 @@ def _ran(result: str) -> bool:
     return not result.startswith(("error", "no samples"))
 
 
+def _sandboxed(source: str, args: list[dict[str, Any]], memory_mb: int = 512) -> list[Any]:
+    """Each case's result from one real sandbox child, or fail with what the child said."""
+    doc, blob = wire.encode({"cases": [{"args": a, "backward": [], "upstream": []} for a in args]})
+    job = {"source": source, "filename": "/nonexistent/answer.py", "entry": "solve", "module": "answer",
+           "device": "cpu", "record": False, "allow_internals": False, "deadline": 300.0, "case_timeout": 200.0,
+           "startup": 60.0, "memory_mb": memory_mb, "max_result_bytes": 64 << 20, "payload": doc}
+    pool = Pool("cpu", 1)
+    try:
+        run = pool.run(job, blob)
+    finally:
+        pool.close()
+    assert run.exit_code == 0, run.stderr
+    cases = [(h, d) for h, d in frames.split_frames(run.result) if h.get("kind") == "case"]
+    assert len(cases) == len(args) and all("error" not in h for h, _ in cases), cases
+    return [wire.decode(h["payload"], d)["result"] for h, d in cases]
+
+
 def test_int64_matmul_family_runs_in_a_contained_child() -> None:
     """The right-answer bug that started this: fbgemm JITs the int64 GEMM; the worker makes it first."""
-    from tutor.grading.pool import Pool
-
     source = (
         "import torch\n"
         "def solve(n):\n"
@@ -191,19 +206,15 @@ def test_int64_matmul_family_runs_in_a_contained_child() -> None:
         "    return [a @ a, torch.mm(a, a.t()), torch.addmm(a, a, a), torch.matmul(a, a[0]), one @ one,\n"
         "            torch.bmm(a[None], a[None])]\n"
     )
-    doc, blob = wire.encode({"cases": [{"args": {"n": n}, "backward": [], "upstream": []} for n in (1, 3, 70)]})
-    job = {"source": source, "filename": "/nonexistent/mm.py", "entry": "solve", "module": "mm", "device": "cpu",
-           "record": False, "allow_internals": False, "deadline": 60.0, "case_timeout": 20.0, "startup": 10.0,
-           "memory_mb": 512, "max_result_bytes": 64 << 20, "payload": doc}
-    pool = Pool("cpu", 1)
-    try:
-        run = pool.run(job, blob)
-    finally:
-        pool.close()
-    assert run.exit_code == 0, run.stderr
-    cases = [(h, d) for h, d in frames.split_frames(run.result) if h.get("kind") == "case"]
-    assert len(cases) == 3
-    for n, (header, data) in zip((1, 3, 70), cases):
-        got = wire.decode(header["payload"], data)["result"]
+    sizes = (1, 3, 70)
+    for n, got in zip(sizes, _sandboxed(source, [{"n": n} for n in sizes])):
         a = torch.arange(n * n).reshape(n, n)
         assert torch.equal(got[0], a @ a) and torch.equal(got[2], torch.addmm(a, a, a))
+
+
+def test_torch_compile_with_the_eager_backend_runs_in_a_contained_child() -> None:
+    source = ("import torch\ndef f(x):\n    return torch.sin(x) * 2\n"
+              "def solve(x):\n    return torch.compile(f, backend='eager')(x)\n")
+    x = torch.linspace(-1, 1, 5)
+    (got,) = _sandboxed(source, [{"x": x}], memory_mb=2048)
+    assert torch.equal(got, torch.sin(x) * 2)

@@ -55,7 +55,6 @@ REFUSED_ALWAYS = {
     "os.kill": "signalling processes",
     "signal.pthread_kill": "signalling processes",
     "ctypes.dlopen": "loading native code",
-    "os.putenv": "changing the environment",
     "sys.addaudithook": "tampering with the sandbox",
 }
 # Events refused when the learner's own code asks (torch itself may use some

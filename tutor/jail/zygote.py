@@ -229,7 +229,6 @@ def _supervise(spare: _Spare, control: dict[str, Any], proto_in: int, proto_out:
     sent = {name: 0 for name in caps}
     overflow = {name: False for name in caps}
     open_fds = set(spare.pipes)
-    status: int | None = None
     timed_out = done = False
     grader_gone = False
     while open_fds:
@@ -272,9 +271,7 @@ def _supervise(spare: _Spare, control: dict[str, Any], proto_in: int, proto_out:
         code = 0
     else:
         _drain(spare, proto_out, caps, sent, overflow)
-        _, status = os.waitpid(spare.pid, 0)
-        spare.reaped = True
-        code = os.waitstatus_to_exitcode(status)
+        code = _reap(spare)
     if grader_gone:
         return False
     header = {
@@ -317,15 +314,21 @@ def _drain(spare: _Spare, proto_out: int, caps: dict[str, int], sent: dict[str, 
             overflow[name] = True
 
 
+def _reap(spare: _Spare) -> int:
+    """Wait for the (killed or exited) child; its exit code, or SIGKILL's if a stray sweep reaped it."""
+    spare.reaped = True
+    try:
+        _, status = os.waitpid(spare.pid, 0)
+    except ChildProcessError:
+        return -signal.SIGKILL
+    return os.waitstatus_to_exitcode(status)
+
+
 def _finish(spare: _Spare) -> None:
     """After the reply: reap the child and anything it left, remove its scratch."""
     _kill_tree(spare.pid)
     if not spare.reaped:
-        try:
-            os.waitpid(spare.pid, 0)
-        except ChildProcessError:
-            pass
-        spare.reaped = True
+        _reap(spare)
     for fd in spare.pipes:
         os.close(fd)
     if spare.job_w >= 0:
