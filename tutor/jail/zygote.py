@@ -93,6 +93,9 @@ def main() -> None:
             if control is None:
                 return
             header, job_bytes = control
+            if _died_waiting(spare):  # killed while idle (e.g. a cancel): never give it a job
+                _finish(spare)
+                spare = _fork_spare(setup)
             if not _splice_exact(proto_in, spare.job_w, job_bytes):
                 return
             os.close(spare.job_w)
@@ -312,6 +315,16 @@ def _drain(spare: _Spare, proto_out: int, caps: dict[str, int], sent: dict[str, 
         sent[name] += min(count, room)
         if count > room:
             overflow[name] = True
+
+
+def _died_waiting(spare: _Spare) -> bool:
+    try:
+        pid, _ = os.waitpid(spare.pid, os.WNOHANG)
+    except ChildProcessError:
+        pid = spare.pid
+    if pid:
+        spare.reaped = True
+    return bool(pid)
 
 
 def _reap(spare: _Spare) -> int:
