@@ -306,7 +306,8 @@ class Grader:
                 return self._prepared[key]
             backward = list(task.check("backward").options) if task.check("backward") else []
             if pack.student:  # no references here: the results they gave on the fixed cases
-                cases, ref_runs, upstreams = public.read(pack.root, task_id, task, self.device, pack.locate(task_id))
+                cases, ref_runs, upstreams = public.read(pack.root, task_id, task, self.device, pack.locate(task_id),
+                                                         self.lang)
             else:
                 reference = self._reference(pack, task_id, task)
                 try:

@@ -80,7 +80,8 @@ def write_index(out: Path, task_ids: list[str]) -> None:
     (out / STUDENT_INDEX).write_text(json.dumps({"format": FORMAT, "tasks": task_ids}), encoding="utf-8")
 
 
-def read(root: Path, task_id: str, task: Task, device: str, where: Any) -> tuple[list[CaseInputs], list[Run], list[list[Any]]]:
+def read(root: Path, task_id: str, task: Task, device: str, where: Any,
+         lang: str = "en") -> tuple[list[CaseInputs], list[Run], list[list[Any]]]:
     """The fixed cases and the reference's stored runs of one task, on ``device``."""
     base = root / FOLDER / Path(*task_id.split("/"))
     if not task.cases:
@@ -91,7 +92,7 @@ def read(root: Path, task_id: str, task: Task, device: str, where: Any) -> tuple
         if meta.get("format") != FORMAT or meta.get("task") != task_id:
             raise ValueError("not this task's results")
         if meta.get("fingerprint") != fingerprint(task):
-            raise PackError([Problem(where, M_STALE("en"))])
+            raise PackError([Problem(where, M_STALE(lang))])
         split = int(meta["args_bytes"])
         args_list = wire.decode(meta["args"], blob[:split], device=device, max_bytes=MAX_BYTES)
         stored = wire.decode(meta["runs"], blob[split:], device=device, max_bytes=MAX_BYTES)
@@ -101,7 +102,7 @@ def read(root: Path, task_id: str, task: Task, device: str, where: Any) -> tuple
     except PackError:
         raise
     except (OSError, ValueError, KeyError, TypeError, frames.WireError) as exc:
-        raise PackError([Problem(where, M_BROKEN("en", why=str(exc)[:200]))]) from None
+        raise PackError([Problem(where, M_BROKEN(lang, why=str(exc)[:200]))]) from None
     cases = [CaseInputs(i, False, seed, args, {n: describe(v, hidden=False) for n, v in args.items()})
              for i, (seed, args) in enumerate(zip(seeds, args_list))]
     runs = [Run(result=s["run"]["result"], inputs=s["run"]["inputs"], grads=s["run"]["grads"],
