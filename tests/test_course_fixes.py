@@ -1,60 +1,18 @@
-"""The course's second edition (issue 11): right answers written another way than the
-reference must pass, graded through the real CLI in one batch, and every fact the lessons
-state about PyTorch that an audit found wrong is pinned here by running it on real torch."""
+"""The course's second edition (issue 11): every fact the lessons state about PyTorch that an
+audit found wrong is pinned here by running it on real torch, beside the text that now states it.
+(Right answers written another way are in tests/course_alternatives/, graded by
+test_course_alternatives.py; wrong ones in tests/course_wrong_answers/.)"""
 
 from __future__ import annotations
 
 import importlib
-import json
 
 import pytest
 import torch
-import yaml
 
-from conftest import ROOT, grade_json, make_workspace
-from tutor.pack.loader import builtin_course, load_pack
+from conftest import ROOT
+from test_course import COURSE, _texts
 from tutor.pack.models import Task
-
-RIGHT_DIR = ROOT / "tests" / "course_right_answers"
-COURSE = load_pack(builtin_course())
-
-
-def _right_answers() -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for path in sorted(RIGHT_DIR.glob("*.yaml")):
-        for task, entries in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
-            assert task not in found, f"{path.name}: {task} is listed in another file too"
-            found[task] = [entry["code"] for entry in entries]
-    return found
-
-
-RIGHT = _right_answers()
-CASES = [(task, k) for task, codes in sorted(RIGHT.items()) for k in range(len(codes))]
-
-
-def test_right_answers_name_real_tasks() -> None:
-    assert set(RIGHT) <= set(COURSE.task_ids()), sorted(set(RIGHT) - set(COURSE.task_ids()))
-
-
-@pytest.fixture(scope="module")
-def right_batch(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, dict]]:
-    """Workspace k holds the k-th alternative of every task that has one; one CLI call grades them all."""
-    depth = max(len(codes) for codes in RIGHT.values())
-    roots = []
-    for k in range(depth):
-        answers = {task: codes[k] for task, codes in RIGHT.items() if k < len(codes)}
-        roots.append(make_workspace(tmp_path_factory.mktemp(f"right{k}"), builtin_course(), answers))
-    _, data, stderr = grade_json(*map(str, roots), "--seed", "11")
-    assert "Traceback" not in stderr
-    by_root = {w["workspace"]: {v["task"]: v for v in w["tasks"]} for w in data}
-    return [by_root[str(root)] for root in roots]
-
-
-@pytest.mark.parametrize("task, k", CASES, ids=[f"{t}#{k}" for t, k in CASES])
-def test_right_answer_in_another_style_passes(right_batch: list[dict[str, dict]], task: str, k: int) -> None:
-    verdict = right_batch[k][task]
-    failed = [(c["name"], c.get("message", "")[:200]) for c in verdict["checks"] if not c["passed"]]
-    assert verdict["status"] == "passed", f"{task}#{k}: {verdict['status']} {failed} {json.dumps(verdict['error'])[:300]}"
 
 
 def _task(full_id: str) -> Task:
@@ -66,10 +24,7 @@ def _task(full_id: str) -> Task:
 def _text(lesson_id: str) -> str:
     """Everything a learner of that lesson reads, in both languages."""
     lesson = next(lesson for lesson in COURSE.lessons if lesson.id == lesson_id)
-    texts = [lesson.intro, lesson.summary]
-    for task in lesson.tasks:
-        texts += [task.prompt, task.summary, *task.hints, *task.feedback.values()]
-    return "\n".join(t.get(lang) for t in texts for lang in ("en", "zh"))
+    return "\n".join(t.get(lang) for t in _texts(lesson) for lang in ("en", "zh"))
 
 
 def _imports(name: str) -> bool:
