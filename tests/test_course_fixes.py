@@ -6,12 +6,14 @@ test_course_alternatives.py; wrong ones in tests/course_wrong_answers/.)"""
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import ROOT
+from conftest import ROOT, grade_json, make_workspace
 from test_course import COURSE, _texts
+from tutor.pack.loader import builtin_course
 from tutor.pack.models import Task
 
 
@@ -133,3 +135,26 @@ def test_corrections_list_the_dropped_seed_claims() -> None:
     text = (ROOT / "docs" / "corrections.md").read_text(encoding="utf-8")
     for claim in ("implemented in Python", "choose TensorFlow", "cloud", "tensorboard", "Caffe2", "retain_graph"):
         assert claim in text, claim
+
+
+# Device slips (issue 11, "wrong answers that pass"): on a CPU grader a tensor left on the CPU
+# is on the right device; a GPU grader catches it. (Without a GPU this waits for a way to grade
+# device-agnostic code on the CPU.)
+DEVICE_SLIPS = {
+    "creation/from-list": "import torch\ndef solve(values, device):\n    return torch.tensor(values)\n",
+    "linalg/inverse": (
+        "import torch\ndef solve(a):\n"
+        "    return torch.inverse(a @ a.t() + torch.eye(a.shape[0], dtype=a.dtype))\n"
+    ),
+    "creation/to-device": "import torch\ndef solve(x, device):\n    return x.to(torch.float32)\n",
+}
+
+
+@pytest.mark.cuda
+def test_device_slips_fail_on_a_gpu(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path, builtin_course(), DEVICE_SLIPS)
+    _, data, stderr = grade_json(str(root), "--device", "cuda", "--seed", "11")
+    assert "Traceback" not in stderr
+    verdicts = {v["task"]: v for v in data[0]["tasks"]}
+    for task in DEVICE_SLIPS:
+        assert verdicts[task]["status"] != "passed", task
