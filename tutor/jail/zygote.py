@@ -258,14 +258,9 @@ def _supervise(spare: _Spare, control: dict[str, Any], proto_in: int, proto_out:
                 if channel.CASE_START in marks:
                     deadline = min(hard_deadline, time.monotonic() + case_timeout)
                 continue
-            room = max(0, caps[name] - sent[name])
-            _forward(fd, proto_out, name, min(count, room))
-            sent[name] += min(count, room)
-            if count > room:
-                overflow[name] = True
-                _splice_exact(fd, _devnull_w(), count - room)
-                if name == "result":  # a result larger than allowed: stop now
-                    break
+            _pass_on(fd, proto_out, name, count, caps, sent, overflow)
+            if overflow["result"]:  # a result larger than allowed: stop now
+                break
         if done or overflow["result"]:
             break
     _kill_tree(spare.pid)
@@ -310,11 +305,18 @@ def _drain(spare: _Spare, proto_out: int, caps: dict[str, int], sent: dict[str, 
             count = _available(fd)
         except OSError:
             continue
-        room = max(0, caps[name] - sent[name])
-        _forward(fd, proto_out, name, min(count, room))
-        sent[name] += min(count, room)
-        if count > room:
-            overflow[name] = True
+        _pass_on(fd, proto_out, name, count, caps, sent, overflow)
+
+
+def _pass_on(fd: int, proto_out: int, name: str, count: int, caps: dict[str, int], sent: dict[str, int],
+             overflow: dict[str, bool]) -> None:
+    """Forward ``count`` bytes up to the stream's cap; the rest goes to /dev/null and marks it cut."""
+    room = max(0, caps[name] - sent[name])
+    _forward(fd, proto_out, name, min(count, room))
+    sent[name] += min(count, room)
+    if count > room:
+        overflow[name] = True
+        _splice_exact(fd, _devnull_w(), count - room)
 
 
 def _died_waiting(spare: _Spare) -> bool:
