@@ -1,4 +1,4 @@
-"""Real-kernel tests of the sandbox's containment layers (tutor/jail/layers.py).
+"""Real-kernel tests of the sandbox's containment layers (tutor/jail/layers/).
 
 Each test forks a child from this process (torch already imported, one
 thread), applies a Policy with a fresh scratch directory, tries something
@@ -35,6 +35,11 @@ import torch
 torch.set_num_threads(1)  # before any op: forking after a live OpenMP pool deadlocks
 
 from tutor.jail import layers  # noqa: E402
+from tutor.jail.layers import _sys  # noqa: E402
+from tutor.jail.layers import landlock  # noqa: E402
+from tutor.jail.layers import netns  # noqa: E402
+from tutor.jail.layers import readonly  # noqa: E402
+from tutor.jail.layers import seccomp  # noqa: E402
 
 PROBE = layers.probe()
 ABI = layers.landlock_abi()
@@ -172,8 +177,8 @@ def test_probe_reports_every_layer() -> None:
 def test_layers_are_active_where_the_kernel_supports_them() -> None:
     """Degradation must never hide a bug: where the kernel clearly has a
     feature, its layer must come out active, not "unavailable"."""
-    status = layers._proc_status()
-    if "Seccomp_filters" in status and layers._seccomp_arch():
+    status = _sys._proc_status()
+    if "Seccomp_filters" in status and seccomp._seccomp_arch():
         assert active("seccomp"), PROBE["seccomp"]
     if ABI >= 1:
         assert active("landlock"), PROBE["landlock"]
@@ -357,7 +362,7 @@ def test_reads_outside_read_only_fail(world: dict[str, Path]) -> None:
     need("landlock")
     secret = world["secret"]
     site_entries = [p for p in Path(sysconfig.get_paths()["purelib"]).iterdir()
-                    if layers._is_hidden(p.name)]
+                    if readonly._is_hidden(p.name)]
     hidden = [p for p in site_entries if p.is_file()]
     hidden += [p / "__init__.py" for p in site_entries if (p / "__init__.py").is_file()]
 
@@ -453,13 +458,13 @@ def test_network_namespace_alone_cuts_tcp(world: dict[str, Path],
                                           listeners: dict[str, Any]) -> None:
     need("netns")
     result = run_contained(policy_for(world), lambda: _connects(listeners),
-                           setup=lambda p: layers._enter_netns()).result
+                           setup=lambda p: netns._enter_netns()).result
     assert refused(result["tcp"]), result
 
 
 def _landlock_only(policy: layers.Policy) -> None:
-    layers._set_no_new_privs()
-    layers._apply_landlock(policy)
+    _sys._set_no_new_privs()
+    landlock._apply_landlock(policy)
 
 
 def test_landlock_alone_denies_tcp_but_not_pathname_unix(
@@ -498,7 +503,7 @@ def test_no_new_processes(world: dict[str, Path]) -> None:
             "popen_shell": attempt(lambda: subprocess.Popen(f"touch {scratch}/by-popen",
                                                             shell=True).wait()),
             "fork": attempt(fork),
-            "unshare": libc.unshare(layers.CLONE_NEWUSER),
+            "unshare": libc.unshare(netns.CLONE_NEWUSER),
             "ptrace": libc.ptrace(16, os.getppid(), 0, 0),  # PTRACE_ATTACH
             "exec": attempt(lambda: os.execv("/bin/true", ["true"])),  # last: it would replace us
         }
@@ -570,7 +575,7 @@ I386_GETPID = bytes([0xB8, 20, 0, 0, 0, 0xCD, 0x80, 0xC3])  # mov eax,20; int 0x
 X32_GETPID = bytes([0xB8, 39, 0, 0, 0x40, 0x0F, 0x05, 0xC3])  # mov eax,0x40000027; syscall
 
 
-@pytest.mark.skipif(layers._seccomp_arch() != "x86_64", reason="x86_64 only")
+@pytest.mark.skipif(seccomp._seccomp_arch() != "x86_64", reason="x86_64 only")
 def test_seccomp_refuses_foreign_syscall_tables(world: dict[str, Path]) -> None:
     """A filter keyed on x86_64 numbers must not let i386 (int 0x80) or x32
     calls through: their numbers mean other syscalls. Machine code needs the
@@ -637,8 +642,8 @@ def test_seccomp_guards_signals_without_landlock_scopes(
     need("seccomp")
 
     def seccomp_only(policy: layers.Policy) -> None:
-        layers._set_no_new_privs()
-        layers._apply_seccomp(policy, guard_signals=True)
+        _sys._set_no_new_privs()
+        seccomp._apply_seccomp(policy, guard_signals=True)
 
     got: list[int] = []
     previous = signal.signal(signal.SIGUSR1, lambda sig, frame: got.append(sig))
@@ -757,39 +762,39 @@ def test_cpu_spin_is_killed(world: dict[str, Path], ignore_sigxcpu: bool,
 # --------------------------------------------------------------------------
 
 
-def _run_bpf(prog: list[layers.Insn], arch: int, nr: int, *args: int) -> int:
+def _run_bpf(prog: list[seccomp.Insn], arch: int, nr: int, *args: int) -> int:
     """A tiny classic-BPF interpreter for the few opcodes the filter uses."""
     regs = list(args) + [0] * (6 - len(args))
     data = {0: nr, 4: arch, **{16 + 8 * i: v & 0xFFFFFFFF for i, v in enumerate(regs)}}
     acc, pc = 0, 0
     while True:
         code, jt, jf, k = prog[pc]
-        if code == layers._BPF_RET_K:
+        if code == seccomp._BPF_RET_K:
             return k
-        if code == layers._BPF_LD_W_ABS:
+        if code == seccomp._BPF_LD_W_ABS:
             acc, pc = data[k], pc + 1
             continue
-        taken = {layers._BPF_JEQ_K: acc == k, layers._BPF_JGE_K: acc >= k,
-                 layers._BPF_JSET_K: bool(acc & k)}[code]
+        taken = {seccomp._BPF_JEQ_K: acc == k, seccomp._BPF_JGE_K: acc >= k,
+                 seccomp._BPF_JSET_K: bool(acc & k)}[code]
         pc += 1 + (jt if taken else jf)
 
 
-@pytest.mark.parametrize("arch", sorted(layers._SYSCALLS))
+@pytest.mark.parametrize("arch", sorted(seccomp._SYSCALLS))
 def test_filter_semantics(arch: str) -> None:
-    nrs, audit = layers._SYSCALLS[arch], layers._AUDIT_ARCH[arch]
+    nrs, audit = seccomp._SYSCALLS[arch], seccomp._AUDIT_ARCH[arch]
     pid = 4242
-    prog = layers._seccomp_program(arch, no_exec_maps=True, pid=pid, guard_signals=True,
+    prog = seccomp._seccomp_program(arch, no_exec_maps=True, pid=pid, guard_signals=True,
                                    own_group=True)
     assert len(prog) < 4096 and all(jt < 256 and jf < 256 for _, jt, jf, _ in prog)
 
     def verdict(name: str | int, *args: int, arch_value: int = audit) -> str:
         ret = _run_bpf(prog, arch_value, nrs[name] if isinstance(name, str) else name, *args)
-        return "allow" if ret == layers._RET_ALLOW else errno.errorcode[ret & 0xFFFF]
+        return "allow" if ret == seccomp._RET_ALLOW else errno.errorcode[ret & 0xFFFF]
 
     thread = 0x3D0F00  # glibc pthread_create's clone flags
     assert verdict("clone", thread) == "allow"
     assert verdict("clone", 0x11) == "EAGAIN"  # fork: SIGCHLD only
-    assert verdict("clone", thread | layers.CLONE_NEWUSER) == "EPERM"
+    assert verdict("clone", thread | netns.CLONE_NEWUSER) == "EPERM"
     assert verdict("clone3") == "ENOSYS"
     assert verdict("socket", 1) == verdict("execve") == verdict("ptrace") == "EPERM"
     assert verdict("mmap", 0, 4096, 3) == "allow"
@@ -831,7 +836,7 @@ def test_default_read_only_hides_the_tutor_package(tmp_path: Path) -> None:
 
 def test_default_read_only_real_interpreter() -> None:
     paths = READ_ONLY
-    assert not [p for p in paths if layers._is_hidden(p.name)]
+    assert not [p for p in paths if readonly._is_hidden(p.name)]
     torch_dir = Path(torch.__file__).resolve().parent
     assert any(p == torch_dir or p in torch_dir.parents for p in paths)
     assert not any(p == REPO or p in REPO.parents for p in paths)
