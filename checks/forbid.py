@@ -1,8 +1,10 @@
-"""``{forbid: [torch.sigmoid, Tensor.sigmoid]}``: none of those was used during the learner's call.
+"""``{forbid: [torch.sigmoid, Tensor.sigmoid]}``: the learner's code used none of those.
 
-Recorded at run time in the learner's process (function calls, aten
-operators and autograd nodes), so methods, aliases and operators are caught.
-Code that reaches torch's internals to hide a call is refused by the sandbox.
+Judged on what the learner called (functions, methods, operators, aliases),
+recorded at run time from module import through backward and encoding; an
+aten operator counts only when no call explains it. What torch does inside a
+permitted call (matmul's ``squeeze_``) is not the learner's. Code that reaches
+torch's internals to hide a call is refused by the restricted dialect.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ M_FORBIDDEN = Message(
 
 def check(ctx: CaseContext, options: list[str]) -> Finding | None:
     for name in options:
-        uses = forbidden_uses(resolve(name), ctx.learner.calls, ctx.learner.ops, ctx.learner.grad_fns)
+        uses = forbidden_uses(resolve(name), ctx.learner.calls, ctx.learner.ops)
         if uses:
             return Finding(M_FORBIDDEN(ctx.lang, name=name, seen=", ".join(sorted(set(uses))[:3])), aspect=name)
     return None

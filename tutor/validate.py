@@ -50,7 +50,7 @@ def rule_text(check: CheckSpec) -> str:
     if check.kind == "custom":
         return f"custom: {options.check}"
     if hasattr(options, "model_dump"):
-        fields = {k: v for k, v in options.model_dump().items() if v not in (None, False, [], {})}
+        fields = {k: v for k, v in options.model_dump(exclude_defaults=True).items() if v not in (None, False, [], {})}
         return f"{check.kind}: {{{', '.join(f'{k}: {v}' for k, v in fields.items())}}}"
     return f"{check.kind}: [{', '.join(options)}]"
 

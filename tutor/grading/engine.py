@@ -1,6 +1,6 @@
 """Grading one task: learner file + pack -> a Verdict.
 
-    read and pre-check the source (syntax, refusal)  ->  make inputs from a seed
+    read and pre-check the source (syntax)  ->  make inputs from a seed
     ->  run the reference here  ->  run the learner in the sandbox
     ->  decode and validate what came back  ->  checks  ->  verdict
 
@@ -93,10 +93,6 @@ M_UNCHECKABLE = Message(
     en="Your result could not be checked ({why}); it is not graded as passed.",
     zh="无法检查你的结果（{why}）；不按通过评分。",
 )
-M_REFUSED = Message(
-    en="The sandbox refused {reason} ({event}). Exercises only need tensor operations.",
-    zh="沙箱拒绝了{reason}（{event}）。练习只需要张量运算。",
-)
 M_CASE_ERROR = Message(
     en="Your code raised an error on case {case} ({args}):\n{trace}",
     zh="你的代码在第 {case} 个用例（{args}）上抛出了错误：\n{trace}",
@@ -128,7 +124,7 @@ class _Outcome:
     """The learner's run, read from the result channel."""
 
     layers: list[str] = field(default_factory=list)
-    refused: tuple[str, str] | None = None
+    refused: tuple[str, str, str, int | None] | None = None  # event, reason code, what was asked for, line
     load_error: str | None = None
     runs: dict[int, Run] = field(default_factory=dict)
     errors: dict[int, str] = field(default_factory=dict)
@@ -249,12 +245,6 @@ class Grader:
         if isinstance(tree, pycode.SyntaxProblem):
             verdict.error = _syntax_error(path, source, tree)
             return verdict
-        if not task.allow_internals:
-            reason = refusal.refusal(tree, lang)
-            if reason:
-                verdict.status = Status.REFUSED
-                verdict.error = reason
-                return verdict
 
         cases, ref_runs, doc, blob = self._prepare(pack, task_id, task, seed)
         verdict.cases = [CaseInfo(c.index, c.hidden, c.described) for c in cases]
@@ -355,7 +345,7 @@ class Grader:
         lang = self.lang
         if outcome.refused:
             verdict.status = Status.REFUSED
-            verdict.error = M_REFUSED(lang, reason=outcome.refused[1], event=outcome.refused[0])
+            verdict.error = refusal.run_time(*outcome.refused, lang=lang)
             return
         if outcome.inconsistent:
             verdict.status = Status.REFUSED
@@ -553,7 +543,9 @@ def _parse_outcome(outcome: _Outcome, result: RunResult, ncases: int, device: st
             return
         if kind == "refused":
             if outcome.refused is None:
-                outcome.refused = (str(header.get("event"))[:80], str(header.get("reason"))[:200])
+                line = header.get("line")
+                outcome.refused = (str(header.get("event"))[:80], str(header.get("reason"))[:80],
+                                   str(header.get("detail", ""))[:300], line if type(line) is int else None)
             continue
         if kind == "layers":
             active = header.get("active")

@@ -1,13 +1,14 @@
 """Which recorded torch calls a ``forbid``/``require`` name stands for.
 
-The harness records three traces of the learner's call: the torch functions
-and methods called (``torch.Tensor.sigmoid``), the aten operators dispatched
-(``aten.sigmoid``), and the autograd nodes behind the result
-(``SigmoidBackward0``). A name in a pack matches its own spelling, its method
-and function forms, in-place and operator forms (``__mul__`` is ``mul``), and
+The harness records two traces of the learner's code, from module import to
+the encoding of its results: the torch functions and methods it called
+(``torch.Tensor.sigmoid``), and the aten operators that no recorded call
+explains (``aten.sigmoid`` reached around the function layer). An operator a
+permitted call dispatches inside itself (matmul's ``squeeze_``) is that call's,
+not the learner's. A name in a pack matches its own spelling, its method and
+function forms, in-place and operator forms (``__mul__`` is ``mul``), and
 torch's documented aliases (``special.expit`` is ``sigmoid``); ``forbid`` also
-matches the aten operator and autograd node, which catches routes the
-function trace cannot see.
+matches the unexplained aten operators.
 """
 
 from __future__ import annotations
@@ -59,10 +60,6 @@ class OpRule:
             return {f"aten.{self.base}", f"aten.{self.base}_"}
         return set()
 
-    @property
-    def node_prefix(self) -> str:
-        return "".join(part.capitalize() for part in self.base.split("_")) + "Backward"
-
 
 def base_name(qualified: str) -> str:
     """``torch.Tensor.sigmoid_`` -> ``sigmoid``; ``torch.Tensor.__rmul__`` -> ``mul``."""
@@ -89,9 +86,6 @@ def calls_matching(rule: OpRule, calls: list[str]) -> list[str]:
     return [c for c in calls if base_name(c) == rule.base]
 
 
-def forbidden_uses(rule: OpRule, calls: list[str], ops: list[str], grad_fns: list[str]) -> list[str]:
-    """Every trace entry that shows ``rule`` was used, by any route."""
-    found = calls_matching(rule, calls)
-    found += [op for op in ops if op in rule.aten]
-    found += [n for n in grad_fns if n.startswith(rule.node_prefix) and n[len(rule.node_prefix):].isdigit()]
-    return found
+def forbidden_uses(rule: OpRule, calls: list[str], ops: list[str]) -> list[str]:
+    """Every trace entry that shows the learner used ``rule``: a call, or an operator no call explains."""
+    return calls_matching(rule, calls) + [op for op in ops if op in rule.aten]

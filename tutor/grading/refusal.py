@@ -1,85 +1,66 @@
-"""Refusing code that reaches into torch's or the interpreter's internals, by reading it.
+"""What the learner is told when their code was refused, in their language.
 
-The op rules (``forbid``/``require``) are recorded inside the learner's own
-process, so code that can reach torch's dispatch machinery, interpreter frames
-or raw memory could hide a call or tamper with the recording. Such code has
-no place in a fundamentals exercise: it is refused with a reason, unless the
-task sets ``allow_internals``. This is the static half; the harness's audit
-hook is the run-time half. Neither is a security boundary (the kernel layers
-are); values, gradients and aliasing are judged in the grader regardless.
+The rules live where they are enforced, in the sandbox child: the restricted
+dialect (``tutor.jail.dialect``) at compile and run time, the audit hook and
+the kernel layers. The child reports each refusal as a code (``reason``), what
+was asked for (``detail``) and, for what the dialect refused before running
+anything, the line; here it is worded for the learner.
 """
 
 from __future__ import annotations
 
-import ast
-
-from tutor import pycode
 from tutor.i18n import Message
 
-# Dotted names (and their prefixes) exercise code must not touch.
-FORBIDDEN_PREFIXES = (
-    "torch._C", "torch._dispatch", "torch.utils._python_dispatch", "torch.overrides",
-    "torch._ops", "torch._subclasses", "torch._prims", "torch.library", "torch.ops",
-    "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile", "sys.modules",
-    "sys.addaudithook", "sys.audit", "gc", "ctypes", "_ctypes", "inspect", "importlib", "builtins",
-    "tutor", "os.system", "os.popen", "os.exec", "os.spawn", "os.fork", "os.kill", "os.environ",
-    "subprocess", "socket", "signal", "threading", "multiprocessing", "_thread", "mmap",
-    "torch.from_file", "torch.UntypedStorage.from_file", "torch.load", "pickle", "marshal",
-)  # fmt: skip
-FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__", "globals", "vars", "breakpoint", "open"}
-FORBIDDEN_ATTRS = {
-    "f_back", "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame", "tb_next", "gi_frame",
-    "cr_frame", "ag_frame", "__code__", "__globals__", "__builtins__", "__subclasses__", "__bases__",
-    "__mro__", "__closure__", "__dict__", "__getattribute__", "__reduce__", "__reduce_ex__",
-    "__torch_function__", "__torch_dispatch__", "_C",
-}  # fmt: skip
-
-M_REFUSED = Message(
-    en="Line {line}: `{what}` reaches inside torch or the interpreter, which exercises don't allow here."
-    " Solve the task with public tensor operations.",
-    zh="第 {line} 行：`{what}` 会深入 torch 或解释器的内部，本练习不允许这样做。请用公开的张量运算完成任务。",
+M_LINE = Message(en="Line {line}: {what}.", zh="第 {line} 行：{what}。")
+M_RUN_TIME = Message(
+    en="The sandbox refused {what}, even if your code caught the error. Exercises only need tensor operations.",
+    zh="沙箱拒绝了{what}（即使你的代码捕获了这个错误）。练习只需要张量运算。",
 )
 
+# reason code -> what was attempted; {detail} names it.
+WHAT: dict[str, Message] = {
+    "import": Message(
+        en="importing `{detail}`: exercises may import torch, numpy, math and plain helpers"
+           " (functools, itertools, operator, collections, dataclasses, typing, re, io.BytesIO…)",
+        zh="导入 `{detail}`：练习只能导入 torch、numpy、math 以及简单的辅助模块"
+           "（functools、itertools、operator、collections、dataclasses、typing、re、io.BytesIO 等）",
+    ),
+    "attribute": Message(
+        en="reaching `{detail}`, which is inside torch or the interpreter (private and internal names are not for exercises)",
+        zh="访问 `{detail}`，它属于 torch 或解释器的内部（练习不能使用私有或内部名称）",
+    ),
+    "builtin": Message(en="using `{detail}`, which exercises do not need", zh="使用 `{detail}`，练习用不到它"),
+    "name": Message(en="the name `{detail}`, which is reserved", zh="名称 `{detail}`，它是保留名称"),
+    "modify": Message(
+        en="changing `{detail}`: exercises may change their own objects, not torch's modules or classes",
+        zh="修改 `{detail}`：练习可以修改自己的对象，但不能修改 torch 的模块或类",
+    ),
+    "write": Message(en="writing `{detail}`, outside the exercise's scratch folder", zh="写入 `{detail}`，它在练习的临时目录之外"),
+    "syntax": Message(en="Python syntax the exercises do not use ({detail})", zh="练习不使用的 Python 语法（{detail}）"),
+    "read": Message(en="reading `{detail}`, outside the exercise's scratch folder", zh="读取 `{detail}`，它在练习的临时目录之外"),
+    "process": Message(en="starting a program or process", zh="启动程序或进程"),
+    "network": Message(en="network access", zh="访问网络"),
+    "signal": Message(en="signalling another process", zh="向其他进程发送信号"),
+    "native": Message(en="loading native code", zh="加载本地代码"),
+    "environment": Message(en="changing the environment", zh="修改环境变量"),
+    "tamper": Message(en="tampering with the sandbox", zh="篡改沙箱"),
+    "frames": Message(en="reading interpreter frames", zh="读取解释器的栈帧"),
+    "gc": Message(en="walking the garbage collector", zh="遍历垃圾回收器"),
+    "tracing": Message(en="tracing the interpreter", zh="跟踪解释器"),
+    "code": Message(en="rewriting code objects", zh="改写代码对象"),
+    "memory": Message(en="reaching native memory (ctypes)", zh="访问本地内存（ctypes）"),
+}
+M_UNKNOWN = Message(en="an action exercises do not need ({detail})", zh="练习不需要的操作（{detail}）")
 
 
-def _forbidden(name: str, aliases: dict[str, str]) -> bool:
-    head, _, rest = name.partition(".")
-    full = aliases.get(head, head) + (f".{rest}" if rest else "")
-    return any(full == p or full.startswith(p + ".") for p in FORBIDDEN_PREFIXES)
+def what(reason: str, detail: str, lang: str) -> str:
+    """The attempt, named for the learner."""
+    message = WHAT.get(reason)
+    return message(lang, detail=detail) if message else M_UNKNOWN(lang, detail=detail or reason)
 
 
-def refusal(tree: ast.Module, lang: str) -> str | None:
-    """The reason to refuse this source, or None."""
-    aliases: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
-                if _forbidden(alias.name, {}):
-                    return M_REFUSED(lang, line=node.lineno, what=f"import {alias.name}")
-        elif isinstance(node, ast.ImportFrom):
-            module = node.module or ""
-            for alias in node.names:
-                full = f"{module}.{alias.name}" if module else alias.name
-                aliases[alias.asname or alias.name] = full
-                if node.level or _forbidden(module, {}) or _forbidden(full, {}):
-                    return M_REFUSED(lang, line=node.lineno, what=f"from {module or '.'} import {alias.name}")
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
-            if node.attr in FORBIDDEN_ATTRS:
-                return M_REFUSED(lang, line=node.lineno, what=f".{node.attr}")
-            name = pycode.dotted_name(node)
-            if name and _forbidden(name, aliases):
-                return M_REFUSED(lang, line=node.lineno, what=name)
-        elif isinstance(node, ast.Name):
-            if node.id in FORBIDDEN_CALLS or node.id in FORBIDDEN_ATTRS:
-                return M_REFUSED(lang, line=node.lineno, what=node.id)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "setattr", "delattr"):
-            target = node.args[1] if len(node.args) > 1 else None
-            if not (isinstance(target, ast.Constant) and isinstance(target.value, str)):
-                return M_REFUSED(lang, line=node.lineno, what=f"{node.func.id} with a computed name")
-            if target.value in FORBIDDEN_ATTRS or target.value.startswith("_"):
-                return M_REFUSED(lang, line=node.lineno, what=f"{node.func.id}(..., {target.value!r})")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in FORBIDDEN_ATTRS:
-            return M_REFUSED(lang, line=node.lineno, what=repr(node.value))
-    return None
+def run_time(event: str, reason: str, detail: str, line: int | None, lang: str) -> str:
+    """A refusal the sandbox child reported: located when the code was refused before it ran."""
+    if line is not None:
+        return M_LINE(lang, line=line, what=what(reason, detail, lang))
+    return M_RUN_TIME(lang, what=what(reason, detail or event, lang))

@@ -13,6 +13,7 @@ the grader from the payload, and cannot be forged without computing them.
 
 from __future__ import annotations
 
+import contextlib
 import linecache
 import os
 import sys
@@ -24,7 +25,7 @@ import torch
 from torch.overrides import TorchFunctionMode, resolve_name
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from tutor.jail import frames, wire
+from tutor.jail import dialect, frames, wire
 from tutor.jail.channel import Report
 
 _backward = torch.autograd.backward
@@ -37,43 +38,37 @@ _clone = torch.Tensor.clone
 _detach = torch.Tensor.detach
 _getframe = sys._getframe
 _exit = os._exit
+_realpath = os.path.realpath
+_os_open = os.open
+_os_close = os.close
+PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter)
 
 MAX_TRACE = 20_000
 
-# Events refused whoever asks: there is no reason for exercise code to do them.
+# Events refused whoever asks: there is no reason for exercise code to do
+# them. Each maps to the kind of attempt the grader names to the learner
+# (``tutor.grading.refusal``).
 REFUSED_ALWAYS = {
-    "os.system": "running shell commands",
-    "os.exec": "starting programs",
-    "os.posix_spawn": "starting programs",
-    "os.spawn": "starting programs",
-    "os.fork": "starting processes",
-    "os.forkpty": "starting processes",
-    "subprocess.Popen": "starting programs",
-    "socket.__new__": "network access",
-    "socket.connect": "network access",
-    "socket.bind": "network access",
-    "os.kill": "signalling processes",
-    "signal.pthread_kill": "signalling processes",
-    "ctypes.dlopen": "loading native code",
-    "sys.addaudithook": "tampering with the sandbox",
-}
+    "os.system": "process", "os.exec": "process", "os.posix_spawn": "process", "os.spawn": "process",
+    "os.fork": "process", "os.forkpty": "process", "subprocess.Popen": "process",
+    "socket.__new__": "network", "socket.connect": "network", "socket.bind": "network",
+    "os.kill": "signal", "signal.pthread_kill": "signal",
+    "ctypes.dlopen": "native",
+    "sys.addaudithook": "tamper",
+}  # fmt: skip
 # Events refused when the learner's own code asks (torch itself may use some
-# of them), unless the task allows reaching torch's internals.
+# of them: torch.compile sets environment variables), unless the task allows
+# reaching torch's internals.
 REFUSED_INTERNALS = {
-    "sys._getframe": "reading interpreter frames (sys._getframe)",
-    "sys._current_frames": "reading interpreter frames",
-    "gc.get_objects": "walking the garbage collector (gc)",
-    "gc.get_referrers": "walking the garbage collector (gc)",
-    "gc.get_referents": "walking the garbage collector (gc)",
-    "sys.settrace": "tracing the interpreter",
-    "sys.setprofile": "tracing the interpreter",
-    "object.__getattr__": "reading frame objects",
-    "object.__setattr__": "rewriting code objects",
-    "ctypes.dlsym": "reaching native code (ctypes)",
-    "ctypes.addressof": "reaching native memory (ctypes)",
-    "ctypes.string_at": "reading native memory (ctypes)",
-    "ctypes.cdata": "reaching native memory (ctypes)",
-}
+    "sys._getframe": "frames", "sys._current_frames": "frames", "object.__getattr__": "frames",
+    "gc.get_objects": "gc", "gc.get_referrers": "gc", "gc.get_referents": "gc",
+    "sys.settrace": "tracing", "sys.setprofile": "tracing",
+    "object.__setattr__": "code",
+    "ctypes.dlsym": "memory", "ctypes.addressof": "memory", "ctypes.string_at": "memory", "ctypes.cdata": "memory",
+}  # fmt: skip
+# File-system events the kernel layers judge: the auditor asks the kernel
+# (a trial open) and reports a denial, so a caught error still counts.
+FILE_EVENTS = ("open", "os.listdir", "os.scandir")
 
 
 # The standard library reads frames on the learner's behalf (namedtuple,
@@ -81,40 +76,121 @@ REFUSED_INTERNALS = {
 DIRECT_ONLY = {"sys._getframe", "sys._current_frames", "object.__getattr__", "object.__setattr__"}
 
 
-class _Calls(TorchFunctionMode):
-    """Records the torch functions and methods called, by qualified name."""
+class Refusals:
+    """The first attempt a guard or layer stopped, reported once on the result channel,
+    even if the learner catches the error it raises."""
 
-    def __init__(self) -> None:
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.sent = False
+
+    def __call__(self, event: str, reason: str, detail: str = "", line: int | None = None) -> None:
+        """``line`` is set for what the dialect refused before running anything."""
+        if not self.sent:
+            self.sent = True
+            self.report.send({"kind": "refused", "event": event, "reason": reason, "detail": str(detail)[:300], "line": line})
+
+
+def learner_on_stack(learner_file: str, frame: types.FrameType | None, stop: types.FrameType | None = None) -> bool:
+    """Whether code from the learner's file is running, however far down the stack.
+
+    torch may call the learner's code (``torch.no_grad()(fn)``, a hook, a custom
+    ``Function.backward``): what runs then is the learner's, whoever called it.
+    Code objects keep the file they were compiled from, which learner code
+    cannot forge (it cannot compile).
+    """
+    while frame is not None and frame is not stop:
+        if frame.f_code.co_filename == learner_file:
+            return True
+        frame = frame.f_back
+    return False
+
+
+class Recorder:
+    """Records what the learner's code calls, from module import to the encoding of results.
+
+    Two traces: the torch functions and methods called (``torch.Tensor.sigmoid``),
+    and the aten operators that no recorded call explains (``aten.sigmoid``
+    reached around the function layer). An operator dispatched while a
+    recorded call runs is that call's (matmul's ``squeeze_``), and what the
+    harness itself runs (backward, encoding) is not the learner's unless the
+    learner's code is on the stack (a hook, a custom backward).
+    """
+
+    def __init__(self, learner_file: str) -> None:
+        self.learner_file = learner_file
+        self.depth = 0
+        self.calls: dict[str, None] = {}
+        self.ops: dict[str, None] = {}
+        self.barriers: list[types.FrameType] = []
+        self.modes = (_Calls(self), _Ops(self))
+
+    def learners(self) -> bool:
+        """Whether the learner's code runs above the innermost backward call (or anywhere, outside one)."""
+        return learner_on_stack(self.learner_file, _getframe(2), self.barriers[-1] if self.barriers else None)
+
+    def __enter__(self) -> Recorder:
+        for mode in self.modes:
+            mode.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for mode in reversed(self.modes):
+            mode.__exit__(None, None, None)
+
+
+# Calls during which autograd runs the learner's hooks and custom backward passes.
+_RUNS_HOOKS = (torch.autograd.backward, torch.autograd.grad, torch.Tensor.backward)
+
+
+class _Calls(TorchFunctionMode):
+    def __init__(self, recorder: Recorder) -> None:
         super().__init__()
-        self.names: dict[str, None] = {}
+        self.recorder = recorder
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        if len(self.names) < MAX_TRACE:
+        rec = self.recorder
+        if len(rec.calls) < MAX_TRACE and rec.learners():
             try:
                 name = resolve_name(func) or getattr(func, "__qualname__", repr(func))
             except Exception:  # noqa: BLE001 - resolving a name must never break the run
                 name = repr(func)
-            self.names[str(name)] = None
-        return func(*args, **(kwargs or {}))
+            rec.calls[str(name)] = None
+        if func in _RUNS_HOOKS:
+            # torch keeps this mode off while it runs its own handler, so the
+            # learner's hooks and custom backward passes are seen by ``_Ops``:
+            # what they dispatch counts, the engine's own derivative ops (run
+            # with no learner frame above this one) do not.
+            depth, rec.depth = rec.depth, 0
+            rec.barriers.append(_getframe(0))
+            try:
+                return func(*args, **(kwargs or {}))
+            finally:
+                rec.barriers.pop()
+                rec.depth = depth
+        rec.depth += 1
+        try:
+            return func(*args, **(kwargs or {}))
+        finally:
+            rec.depth -= 1
 
 
 class _Ops(TorchDispatchMode):
-    """Records the aten operators dispatched, e.g. ``aten.sigmoid``."""
-
-    def __init__(self) -> None:
+    def __init__(self, recorder: Recorder) -> None:
         super().__init__()
-        self.names: dict[str, None] = {}
+        self.recorder = recorder
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        if len(self.names) < MAX_TRACE:
-            self.names[str(func.overloadpacket)] = None
+        rec = self.recorder
+        if rec.depth == 0 and len(rec.ops) < MAX_TRACE and rec.learners():
+            rec.ops[str(func.overloadpacket)] = None
         return func(*args, **(kwargs or {}))
 
 
 def warm_up() -> None:
     """Pay torch's lazy costs once in the zygote, not in every child (about 1.3 s)."""
     x = torch.randn(8, 8, requires_grad=True)
-    with _Calls(), _Ops():
+    with Recorder("<warm-up>"):
         y = (x @ x).sigmoid().sum()
     y.backward()
     # backward(gradient=...) on a non-scalar lazily imports sympy (~0.5 s): pay it here.
@@ -133,11 +209,14 @@ class Auditor:
     layer is missing on this platform.
     """
 
-    def __init__(self, report: Report, learner_file: str, allow_internals: bool, stdlib: tuple[str, ...]) -> None:
+    def __init__(self, report: Report, learner_file: str, allow_internals: bool, stdlib: tuple[str, ...],
+                 scratch: str | None = None) -> None:
         self.report = report
+        self.refuse = Refusals(report)  # shared with the dialect's guard: one refusal is reported
         self.learner_file = learner_file
         self.allow_internals = allow_internals
         self.stdlib = stdlib
+        self.scratch = _realpath(scratch or os.getcwd())  # the child runs in its scratch dir
         self.busy = False
         self.armed = False
 
@@ -153,14 +232,44 @@ class Auditor:
             )
             if internal and self._matters(event, args) and self._from_learner(direct=event in DIRECT_ONLY):
                 reason = internal
+        detail = ""
+        if reason is None and event in FILE_EVENTS:
+            reason, detail = self._file(event, args)
         if reason is None:
             return
         self.busy = True
         try:
-            self.report.send({"kind": "refused", "event": event, "reason": reason})
+            self.refuse(event, reason, detail)
         finally:
             self.busy = False
-        raise PermissionError(f"tutor's sandbox refused {reason} ({event})")
+        raise PermissionError(f"tutor's sandbox refused this ({event} {detail})".strip())
+
+    def _file(self, event: str, args: tuple[Any, ...]) -> tuple[str | None, str]:
+        """``("read"|"write", path)`` when the learner's code asks for a file the layers deny."""
+        path = args[0] if args else None
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not isinstance(path, str):
+            return None, ""  # an fd: it was judged when it was opened
+        self.busy = True
+        try:
+            caller = _getframe(2)
+            if _import_machinery(caller, self.stdlib) or not learner_on_stack(self.learner_file, caller):
+                return None, ""
+            flags = args[2] if event == "open" and len(args) > 2 and isinstance(args[2], int) else os.O_RDONLY
+            real = _realpath(path)
+            if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND):
+                inside = real == self.scratch or real.startswith(self.scratch + os.sep) or real == os.devnull
+                return (None, "") if inside else ("write", path)
+            try:  # the kernel layers are the judge of reads: ask them
+                _os_close(_os_open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY))
+            except PermissionError:
+                return "read", path
+            except OSError:
+                pass  # missing, a directory…: the real call reports it as usual
+            return None, ""
+        finally:
+            self.busy = False
 
     @staticmethod
     def _matters(event: str, args: tuple[Any, ...]) -> bool:
@@ -189,6 +298,20 @@ class Auditor:
             return False
         finally:
             self.busy = False
+
+
+def _import_machinery(frame: types.FrameType | None, stdlib: tuple[str, ...]) -> bool:
+    """Whether Python's import system opened the file (a lazy import, package metadata),
+    through any standard-library helpers: torch does that on the learner's behalf,
+    and a denial there is not an attempt."""
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith("<frozen importlib") or f"{os.sep}importlib{os.sep}" in name or name.endswith("zipimport.py"):
+            return True
+        if not (name.startswith("<frozen") or (name.startswith(stdlib) and "site-packages" not in name)):
+            return False
+        frame = frame.f_back
+    return False
 
 
 def learner_traceback(exc: BaseException, learner_file: str) -> str:
@@ -267,56 +390,106 @@ def run_backward(result: Any, args: dict[str, Any], names: list[str], upstream: 
 
 
 def run(job: dict[str, Any], payload: Any, report: Report, auditor: Auditor) -> None:
-    """Load the learner's file, run every case, and report each as it completes."""
+    """Load the learner's file, run every case, and report each as it completes.
+
+    Unless the task allows internals, the file is compiled in the restricted
+    dialect and runs under its guards. With ``record``, the recorders are on
+    from the first line of the module to the last encoded result.
+    """
     filename = job["filename"]
     source = job["source"]
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     module = types.ModuleType(job.get("module", "exercise"))
     module.__file__ = filename
-    auditor.armed = True
-    try:
-        preamble = job.get("preamble") or ""
-        if preamble:  # the course's helpers (instructor code, never a solution), defined first
-            exec(compile(preamble, "<course helpers>", "exec"), module.__dict__)  # noqa: S102
-        code = compile(source, filename, "exec")
-        exec(code, module.__dict__)  # noqa: S102 - this is the learner's exercise, in the jail
-        entry = module.__dict__.get(job["entry"])
-        if not callable(entry):
-            report.send({"kind": "load_error", "missing_entry": True, "error": f"no function `{job['entry']}` in your file"})
+    # dataclasses and typing look the module up by name; never shadow a real one (a task named "math")
+    sys.modules.setdefault(module.__name__, module)
+    recorder = Recorder(filename)
+    with recorder if job.get("record") else contextlib.nullcontext():
+        auditor.armed = True
+        try:
+            if job.get("allow_internals"):
+                code = compile(source, filename, "exec")
+            else:
+                guard = dialect.Guard(lambda reason, detail: auditor.refuse("dialect", reason, detail))
+                code, problems = dialect.compile_learner(source, filename)
+                if code is None:
+                    first = problems[0]
+                    auditor.refuse("dialect", first.code, first.detail, line=first.line)
+                    report.send({"kind": "load_error", "error": f"line {first.line}: {first.code} {first.detail}"})
+                    return
+                module.__dict__.update(guard.namespace(module.__name__, filename))
+            preamble = job.get("preamble") or ""
+            if preamble:  # the course's helpers (instructor code, never a solution), defined first
+                exec(compile(preamble, "<course helpers>", "exec"), module.__dict__)  # noqa: S102
+            exec(code, module.__dict__)  # noqa: S102 - this is the learner's exercise, in the jail
+            entry = module.__dict__.get(job["entry"])
+            if not callable(entry):
+                report.send({"kind": "load_error", "missing_entry": True, "error": f"no function `{job['entry']}` in your file"})
+                return
+        except BaseException as exc:  # noqa: BLE001 - sys.exit at import is a load error too
+            report.send({"kind": "load_error", "error": learner_traceback(exc, filename)})
             return
-    except BaseException as exc:  # noqa: BLE001 - sys.exit at import is a load error too
-        report.send({"kind": "load_error", "error": learner_traceback(exc, filename)})
-        return
-    for index, case in enumerate(payload["cases"]):
-        report.send({"kind": "case_start", "case": index})
-        _run_case(index, case, job, entry, report, filename)
+        imported = (dict(recorder.calls), dict(recorder.ops))
+        for index, case in enumerate(payload["cases"]):
+            report.send({"kind": "case_start", "case": index})
+            recorder.calls, recorder.ops = dict(imported[0]), dict(imported[1])
+            _run_case(index, case, job, entry, report, filename, recorder)
     report.send({"kind": "done"})
 
 
-def _run_case(index: int, case: dict[str, Any], job: dict[str, Any], entry: Callable[..., Any], report: Report, filename: str) -> None:
+def foreign_tensor(value: Any, depth: int = 0) -> str | None:
+    """The type of a tensor subclass or tensor-like object in a result, or None.
+
+    Judged by exact type, never by name: a subclass called ``Tensor`` is still
+    a subclass. Such objects run their own code when read, so they are not
+    graded.
+    """
+    if depth > 16:
+        return None
+    kind = type(value)
+    if kind in PLAIN_TENSORS or kind in (list, tuple, dict, str, int, float, bool, complex, type(None)):
+        pass
+    elif isinstance(value, torch.Tensor) or any("__torch_function__" in vars(k) or "__torch_dispatch__" in vars(k)
+                                                for k in kind.__mro__):
+        return f"{kind.__module__}.{kind.__qualname__}"
+    items = value.values() if kind is dict else value if kind in (list, tuple) else ()
+    for item in items:
+        found = foreign_tensor(item, depth + 1)
+        if found:
+            return found
+    return None
+
+
+def _run_case(index: int, case: dict[str, Any], job: dict[str, Any], entry: Callable[..., Any], report: Report,
+              filename: str, recorder: Recorder) -> None:
     args = case["args"]
-    calls, ops = _Calls(), _Ops()
-    record = job.get("record", False)
     try:
-        if record:
-            with calls, ops:
-                result = entry(**args)
-        else:
-            result = entry(**args)
+        result = entry(**args)
     except BaseException as exc:  # noqa: BLE001 - SystemExit in the learner's function is their error
         report.send({"kind": "case", "case": index, "error": learner_traceback(exc, filename)})
         return
-    grads = input_grads(args)
-    backward_grads: dict[str, Any] = {}
-    backward_error = None
-    if case.get("backward"):
-        backward_grads, backward_error = run_backward(result, args, case["backward"], case["upstream"])
-    outputs = tensors_in(result)
-    value = {"result": result, "inputs": args, "grads": grads, "backward_grads": backward_grads}
+    foreign = foreign_tensor(result)
+    if foreign:
+        report.send({"kind": "case", "case": index, "error":
+                     f"your function returned a torch.Tensor subclass or tensor-like object ({foreign}): return a plain tensor"})
+        return
     try:
+        grads = input_grads(args)
+        backward_grads: dict[str, Any] = {}
+        backward_error = None
+        if case.get("backward"):
+            backward_grads, backward_error = run_backward(result, args, case["backward"], case["upstream"])
+        outputs = tensors_in(result)
+        value = {"result": result, "inputs": args, "grads": grads, "backward_grads": backward_grads}
+        foreign = foreign_tensor(value)
+        if foreign:
+            raise frames.WireError(f"it holds a {foreign}, not a plain torch.Tensor")
         doc, blob = wire.encode(value, max_bytes=job.get("max_result_bytes", 256 << 20))
     except (frames.WireError, RecursionError) as exc:
         report.send({"kind": "case", "case": index, "error": f"your function's result cannot be graded: {exc}"})
+        return
+    except Exception as exc:  # noqa: BLE001 - learner code (a hook, a property) may raise while we read
+        report.send({"kind": "case", "case": index, "error": learner_traceback(exc, filename)})
         return
     report.send(
         {
@@ -324,8 +497,8 @@ def _run_case(index: int, case: dict[str, Any], job: dict[str, Any], entry: Call
             "case": index,
             "payload": doc,
             "backward_error": backward_error,
-            "calls": list(calls.names),
-            "ops": list(ops.names),
+            "calls": list(recorder.calls),
+            "ops": list(recorder.ops),
             "grad_fns": _grad_fn_names(outputs),
         },
         blob,

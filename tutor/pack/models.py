@@ -393,9 +393,14 @@ class ResultOptions(Strict):
 
 
 class SourceOptions(Strict):
+    """Rules on the learner's source, read not run. ``scope: entry`` (the default) is the
+    entry function and everything it can reach in the file; ``scope: file`` is every line."""
+
     max_lines: int | None = Field(None, ge=1)
+    max_columns: int | None = Field(None, ge=1)
     no_loops: bool = False
     forbid_names: list[str] = Field(default_factory=list)
+    scope: Literal["entry", "file"] = "entry"
 
 
 class CheckSpec(Strict):
