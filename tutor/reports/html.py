@@ -25,7 +25,7 @@ _T = {
     "scores": Message("Score distribution", "成绩分布"),
     "score_axis": Message("score (% of the maximum)", "成绩（占满分的百分比）"),
     "students_axis": Message("students", "学生人数"),
-    "pass_rates": Message("Pass rate per task", "各练习通过率"),
+    "pass_rates": Message("Pass rate of the hardest tasks", "通过率最低的练习"),
     "pass_axis": Message("students who passed (%)", "通过的学生（%）"),
     "errors": Message("Most frequent error types", "最常见的错误类型"),
     "no_errors": Message("No run ended in an error, a time limit, a crash or a refusal.", "没有运行以错误、超时、崩溃或被拒绝结束。"),
@@ -55,7 +55,11 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .charts { display: flex; flex-wrap: wrap; gap: 1.5rem; } .charts figure { margin: 0; }
 .s-passed { color: #1a7f37; } .s-failed { color: #b35900; } .s-error, .s-timeout, .s-crashed, .s-refused { color: #c62828; }
 .note { color: #666; font-size: .9rem; }
+.bar { width: 5rem; height: .45rem; background: #eee; margin-top: .2rem; } .bar div { height: 100%; background: #54a24b; }
 """
+
+# How many tasks the pass-rate chart shows.
+HARDEST = 15
 
 _SYMBOL = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "crashed": "☠", "refused": "⛔"}
 
@@ -98,8 +102,9 @@ def _charts(stats: ClassStats, lang: str) -> list[str]:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(_T["errors"](lang))
         charts.append(_svg(fig))
-    # Hardest first: where the class struggles is what an instructor looks for.
-    ranked = sorted(stats.tasks, key=lambda t: t.pass_rate)
+    # The hardest few, hardest first: where the class struggles is what an instructor looks
+    # for; every task's rate is in the task table.
+    ranked = sorted(stats.tasks, key=lambda t: t.pass_rate)[:HARDEST]
     fig = Figure(figsize=(6.4, max(2.4, 0.2 * len(ranked) + 0.9)))
     ax = fig.subplots()
     ax.barh([t.task for t in ranked][::-1], [100 * t.pass_rate for t in ranked][::-1], color="#54a24b")
@@ -125,7 +130,8 @@ def _duration(seconds: float | None) -> str:
 def _task_row(task: TaskStats, progress: bool) -> str:
     cells = [
         f"<td><code>{escape(task.task)}</code><br>{escape(task.title)}</td>",
-        f"<td class=num>{task.passed}/{task.graded}</td>",
+        f"<td class=num>{task.passed}/{task.graded}"
+        f"<div class=bar><div style='width:{100 * task.pass_rate:.0f}%'></div></div></td>",
         f"<td>{_counts(task.failures)}</td>",
         f"<td>{_counts(task.errors)}</td>",
     ]
