@@ -35,7 +35,7 @@ class TaskStats:
     graded: int = 0
     passed: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
-    failures: Counter[str] = field(default_factory=Counter)  # "check" or "check.aspect" -> students
+    failures: Counter[str] = field(default_factory=Counter)  # "check.aspect" (or "check") -> students
     errors: Counter[str] = field(default_factory=Counter)  # exception type or status -> students
     attempts: list[int] = field(default_factory=list)
     hints: list[int] = field(default_factory=list)
@@ -126,9 +126,9 @@ def class_stats(results: list[WorkspaceResult], base: Path | None = None) -> Cla
             stats.statuses[v.status.value] += 1
             if v.status in ERROR_STATUSES:
                 stats.errors[error_type(v.status, v.error)] += 1
-            failed = {c.name for c in v.failed_checks()}
-            failed |= {f"{c.name}.{c.aspect}" for c in v.failed_checks() if c.aspect}
-            stats.failures.update(failed)
+            # The aspect when there is one ("aliasing.copy-where-view"), else the check: the
+            # mistake, counted once per student however many cases showed it.
+            stats.failures.update({f"{c.name}.{c.aspect}" if c.aspect else c.name for c in v.failed_checks()})
             record = progress.get(v.task) if progress else None
             if record is not None and record.attempts:
                 stats.attempts.append(record.attempts)
