@@ -714,6 +714,11 @@ def test_visible_text_writes_out_control_characters():
     assert "\x1b" not in add and "\x00" not in add and "\\x1b[31mred" in add
     assert grades["output_format"] == grades["test_output_format"] == grades["test_name_format"] == "text"
     assert all(t["output_format"] == "text" for t in grades["tests"])
+    # Failed checks travel as tags, with the aspect where the check names one.
+    shaped = verdict("a/b", Status.FAILED, 0, checks=[CheckResult("result", False, 0, "wrong shape", aspect="shape"),
+                                                      CheckResult("mutation", False, 0, "changed x")])
+    assert gradescope.tags(shaped) == ["failed", "result:shape", "mutation"]
+    assert next(t for t in grades["tests"] if t["name"] == "tensors/zeros")["tags"] == ["passed"]
 
 
 def test_gradescope_not_gradable_is_visible_as_a_failed_grading():

@@ -6,7 +6,8 @@ tests), ``execution_time`` (seconds), ``output`` with ``output_format``,
 renders nothing in them, so ``<task>.py`` stays visible), ``visibility``,
 ``stdout_visibility`` and ``extra_data``; one test per task with ``name`` (the
 task id), ``number`` (``"lesson.task"`` ordinals), ``score``, ``max_score``,
-``status``, ``output``, ``output_format``, ``visibility`` and ``extra_data``.
+``status``, ``output``, ``output_format``, ``tags`` (the status and each failed
+``check:aspect``), ``visibility`` and ``extra_data``.
 Control characters the learner printed are written out (``\\x1b``), never
 passed on.
 
@@ -83,9 +84,17 @@ def task_entry(v: Verdict, number: str) -> dict[str, Any]:
         "status": "passed" if v.passed else "failed",
         "output": _test_output(v),
         "output_format": TEXT,
+        "tags": tags(v),
         "visibility": "visible",
         "extra_data": _extra(v),
     }
+
+
+def tags(v: Verdict) -> list[str]:
+    """The task's status and what failed, ``check:aspect`` (``result:shape``): Gradescope
+    keeps tags per test, so an instructor can find every shape mistake of a class."""
+    failed = [f"{c.name}:{c.aspect}" if c.aspect else c.name for c in v.failed_checks()]
+    return [v.status.value, *dict.fromkeys(failed)]
 
 
 def results_json(ws: WorkspaceResult) -> dict[str, Any]:
