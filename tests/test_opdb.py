@@ -173,7 +173,8 @@ def test_every_op_db_op_runs_in_the_sandbox_as_outside(tmp_path: Path) -> None:
     index_of = {key: i for i in range(count) for key in _keys(op_db[i])}
     again = _outside(sorted({index_of[k] for k in differ if k in index_of}))
     for key in list(differ):
-        if again.get(key) != outside[key] and all(_ran(a) == _ran(b) for a, b in zip(outside[key], differ[key])):
+        if (again.get(key) != outside[key] or _uninitialised(key)) and all(
+                _ran(a) == _ran(b) for a, b in zip(outside[key], differ[key])):
             del differ[key]
     unexplained = {k: v for k, v in differ.items() if k not in KNOWN}
     assert not crashes, crashes
@@ -184,6 +185,12 @@ def test_every_op_db_op_runs_in_the_sandbox_as_outside(tmp_path: Path) -> None:
 def _keys(op: Any) -> list[str]:
     name = op.name + ("." + op.variant_test_name if op.variant_test_name else "")
     return [f"{name}:{dtype}" for dtype in DTYPES]
+
+
+def _uninitialised(key: str) -> bool:
+    """The empty family returns whatever memory it was given: its bytes may differ from run to
+    run, or by chance not, so a second run outside cannot always tell."""
+    return "empty" in key.split(":")[0]
 
 
 def _ran(result: str) -> bool:

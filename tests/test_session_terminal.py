@@ -12,6 +12,7 @@ import codecs
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -43,9 +44,11 @@ def _plain(text: str) -> str:
 
 
 def _start(folder: Path, *args: str, lang: str = "en", dims: tuple[int, int] = (40, 120), **extra: str):
-    command = os.path.relpath(TUTOR, folder)  # started by its path: ../.venv/bin/tutor start
-    return pexpect.spawn(command, ["start", *args], cwd=str(folder), env=_env(lang, **extra), encoding="utf-8",
-                         timeout=180, dimensions=dims)
+    # Started by its relative path, as the README's command does (../.venv/bin/tutor start). The
+    # shell resolves it in `folder`; pexpect itself would resolve it against pytest's own cwd.
+    command = shlex.join([os.path.relpath(TUTOR, folder), "start", *args])
+    return pexpect.spawn("/bin/sh", ["-c", f"exec {command}"], cwd=str(folder), env=_env(lang, **extra),
+                         encoding="utf-8", timeout=180, dimensions=dims)
 
 
 def test_terminal_new_save_cancels_the_check_one_session_and_check_handed_over(tmp_path):
