@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tutor.reports.common import ERROR_STATUSES, total_max, total_points
+from tutor.reports.csv import student_id
 from tutor.verdict import Status, WorkspaceResult
 from tutor.workspace.progress import TaskProgress
 
@@ -92,11 +93,6 @@ def error_type(status: Status, error: str | None) -> str:
     return status.value
 
 
-def student_name(workspace: str) -> str:
-    """A workspace path shown as its folder's name: the student, not the grading machine's layout."""
-    return Path(workspace).name or workspace
-
-
 def _progress(workspace: str, base: Path) -> dict[str, TaskProgress] | None:
     """The workspace's progress, read only (a report never moves or rewrites a learner's file);
     None when it is absent or unreadable, which a report simply does without."""
@@ -136,7 +132,7 @@ def class_stats(results: list[WorkspaceResult], base: Path | None = None) -> Cla
                 if record.seconds_to_first_pass is not None:
                     stats.seconds_to_pass.append(record.seconds_to_first_pass)
         students.append(StudentRow(
-            student=student_name(ws.workspace), score=float(total_points(ws)), max_score=float(total_max(ws)),
+            student=student_id(ws.workspace), score=float(total_points(ws)), max_score=float(total_max(ws)),
             passed=ws.passed, total=len(ws.verdicts), statuses={v.task: v.status.value for v in ws.verdicts},
         ))
     return ClassStats(tasks=list(tasks.values()), students=students, has_progress=has_progress)
