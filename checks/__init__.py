@@ -95,6 +95,7 @@ def possible_aspects(kind: str, options: Any) -> set[str] | None:
         return set(options or ())
     if kind == "source":
         rules = options.model_dump() if hasattr(options, "model_dump") else dict(options or {})
+        rules.pop("scope", None)  # where the rules read, not a rule of its own
         return {name for name, value in rules.items() if value not in (None, False, [], {}, "")} | {SOURCE_ENTRY}
     if kind == "result":
         aspects = set(ASPECTS["result"])

@@ -332,3 +332,11 @@ def test_wrong_answers_fail_on_the_meta_case_or_the_scalar_value(engine_graded: 
     failed = [c for c in from_list["checks"] if not c["passed"]]
     assert [c["case"] for c in failed] == [len(from_list["cases"]) - 1]  # only the meta case catches it on a CPU
     assert failed[0]["details"]["misconception"] == "fixed-device"
+
+
+def test_a_source_check_fails_on_its_rules_not_on_where_they_read() -> None:
+    from tutor.checks import possible_aspects
+    from tutor.pack.models import SourceOptions
+
+    rules = possible_aspects("source", SourceOptions(no_loops=True, scope="file"))
+    assert rules == {"no_loops", "entry"}  # `scope` says where the rules read: no `source.scope` feedback

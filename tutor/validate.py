@@ -24,9 +24,9 @@ M_REF_FAILS = Message(
     zh="参考答案没有通过它自己的检查（{status}）：{why}",
 )
 M_REF_BREAKS_RULE = Message(
-    en="the reference breaks the rule `{rule}` it sets for learners; rules judge the learner only, so this is"
-    " a warning (--strict makes it an error). A learner writing the same would read: {why}",
-    zh="参考答案没有遵守它为学习者设定的规则 `{rule}`；规则只评判学习者，所以这只是警告（--strict 会把它当作错误）。"
+    en="the reference breaks the rule `{rule}` it sets for learners; rules judge the learner only, so by default"
+    " this is a warning (--strict makes it an error). A learner writing the same would read: {why}",
+    zh="参考答案没有遵守它为学习者设定的规则 `{rule}`；规则只评判学习者，所以默认只是警告（--strict 会把它当作错误）。"
     "学习者写出同样的代码会看到：{why}",
 )
 M_ASPECT_NEVER = Message(
