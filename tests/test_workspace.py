@@ -313,6 +313,16 @@ def test_damaged_progress_is_set_aside_with_a_warning(ws, damage):
     assert rebuilt.get(TASK).attempts == 0 and rebuilt.get(TASK).seconds_to_first_pass is None
 
 
+@pytest.mark.parametrize(("damage", "why"), [
+    (b"\xff\xfe garbage", "第 0 字节处不是 UTF-8 文本"),
+    (b"{\"version\": 1, \"tasks\": {\"views/first-row\": {\"hints_used\": -1}}}", "`tasks.views/first-row.hints_used` 是负数"),
+])
+def test_a_chinese_learner_reads_why_the_progress_was_damaged_in_chinese(ws, damage, why):
+    ws.progress_file.write_bytes(damage)
+    (warning,) = Progress.load(ws, lang="zh").warnings
+    assert why in warning and "已损坏" in warning
+
+
 def test_damage_appearing_mid_session_is_caught_on_the_next_write(ws):
     progress = Progress.load(ws)
     progress.record_attempt(TASK, "failed")

@@ -101,7 +101,24 @@ _UNREADABLE = Message(en="{file}: cannot read: {why}", zh="{file}：无法读取
 
 
 class _Corrupt(Exception):
-    """The file exists but is not progress we can use; ``str()`` says why."""
+    """The file exists but is not progress we can use; ``why(lang)`` says why, in the learner's language."""
+
+    def __init__(self, message: Message, **fields: Any) -> None:
+        super().__init__(message("en", **fields))
+        self.message, self.fields = message, fields
+
+    def why(self, lang: str) -> str:
+        return self.message(lang, **self.fields)
+
+
+_NOT_UTF8 = Message(en="not UTF-8 text at byte {byte}", zh="第 {byte} 字节处不是 UTF-8 文本")
+_BAD_JSON = Message(en="bad JSON: {msg} at line {line} column {column}", zh="JSON 有误：第 {line} 行第 {column} 列（{msg}）")
+_NOT_OBJECT = Message(en="expected a JSON object, found {found}", zh="应为 JSON 对象，实际是 {found}")
+_NO_VERSION = Message(en="no format `version`", zh="缺少格式版本 `version`")
+_NOT_A_MAP = Message(en="`{field}` is not an object", zh="`{field}` 不是对象")
+_NOT_BOOL = Message(en="`{field}` is not true or false", zh="`{field}` 不是 true 或 false")
+_WRONG_TYPE = Message(en="`{field}` has the wrong type", zh="`{field}` 的类型不对")
+_NEGATIVE = Message(en="`{field}` is negative", zh="`{field}` 是负数")
 
 
 def _empty() -> dict[str, Any]:
@@ -159,7 +176,7 @@ class Progress:
         try:
             return self._parse()
         except _Corrupt as why:
-            self._set_aside(str(why))
+            self._set_aside(why.why(self.lang))
             data = _empty()
             data["rebuild_pending"] = True
             self._write(data)
@@ -176,18 +193,18 @@ class Progress:
         try:
             data = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError as exc:
-            raise _Corrupt(f"not UTF-8 text at byte {exc.start}") from None
+            raise _Corrupt(_NOT_UTF8, byte=exc.start) from None
         except json.JSONDecodeError as exc:
-            raise _Corrupt(f"bad JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+            raise _Corrupt(_BAD_JSON, msg=exc.msg, line=exc.lineno, column=exc.colno) from None
         return self._check(data)
 
     def _check(self, data: Any) -> dict[str, Any]:
         """Validate the shape strictly: a wrong field type means the file can't be trusted."""
         if not isinstance(data, dict):
-            raise _Corrupt(f"expected a JSON object, found {type(data).__name__}")
+            raise _Corrupt(_NOT_OBJECT, found=type(data).__name__)
         version = data.get("version")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise _Corrupt("no format `version`")
+            raise _Corrupt(_NO_VERSION)
         if version > FORMAT_VERSION:
             raise ProgressError(
                 _NEWER(self.lang, file=self.workspace.progress_file, found=version, known=FORMAT_VERSION)
@@ -197,20 +214,20 @@ class Progress:
             version = data["version"]
         tasks = data.get("tasks")
         if not isinstance(tasks, dict):
-            raise _Corrupt("`tasks` is not an object")
+            raise _Corrupt(_NOT_A_MAP, field="tasks")
         if not isinstance(data.get("rebuild_pending", False), bool):
-            raise _Corrupt("`rebuild_pending` is not true or false")
+            raise _Corrupt(_NOT_BOOL, field="rebuild_pending")
         for task_id, entry in tasks.items():
             if not isinstance(entry, dict):
-                raise _Corrupt(f"`tasks.{task_id}` is not an object")
+                raise _Corrupt(_NOT_A_MAP, field=f"tasks.{task_id}")
             for name, kinds in _FIELD_TYPES.items():
                 if name not in entry:
                     continue
                 value = entry[name]
                 if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-                    raise _Corrupt(f"`tasks.{task_id}.{name}` has the wrong type")
+                    raise _Corrupt(_WRONG_TYPE, field=f"tasks.{task_id}.{name}")
                 if name in ("attempts", "hints_used") and value < 0:
-                    raise _Corrupt(f"`tasks.{task_id}.{name}` is negative")
+                    raise _Corrupt(_NEGATIVE, field=f"tasks.{task_id}.{name}")
         data.setdefault("rebuild_pending", False)
         return data
 
