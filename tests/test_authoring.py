@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import run_tutor
 from tutor.cli import main
 from tutor.grading.inputs import make_cases
 from tutor.pack.loader import load_pack
@@ -399,3 +400,46 @@ def test_preamble_default_checks_and_task_scoped_custom_checks(tmp_path, capsys)
     assert len(customs) == 1 and customs[0]["case"] is None and "wider than 40" in customs[0]["message"]
     verdict = check(starter.replace("where(a > 0, a, 0 * a)", "torch.relu(a)"))
     assert verdict["status"] == "failed" and "Build it from where." in json.dumps(verdict)
+
+
+HELPER_PACK = """\
+format: 1
+id: helpers
+title: Helpers
+preamble: |
+  import torch
+  def where(q, a, b):
+      return torch.where(q, a, b)
+  def apply(fn, x):
+      return fn(x)
+tasks:
+  - id: relu
+    title: ReLU
+    starter: |
+      def solve(a):
+          raise NotImplementedError
+    solution: |
+      def solve(a):
+          return where(a > 0, a, 0 * a)
+    cases:
+      - {a: {shape: [4]}}
+    checks: [result, {forbid: [torch.where]}]
+"""
+
+
+@pytest.mark.parametrize(("body", "passes"), [
+    ("return where(a > 0, a, 0 * a)", True),  # the course's helper may use what the learner may not
+    ("return torch.where(a > 0, a, 0 * a)", False),
+    ("return apply(lambda t: torch.where(t > 0, t, 0 * t), a)", False),  # the learner's callback, run by a helper
+])
+def test_forbid_judges_the_learners_calls_not_the_course_helpers(tmp_path, body, passes):
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "pack.yaml").write_text('format: 1\nid: p\ntitle: P\nversion: "1"\n', encoding="utf-8")
+    (pack / "helpers.yaml").write_text(HELPER_PACK, encoding="utf-8")
+    answer = tmp_path / "answer.py"
+    answer.write_text(f"import torch\n\n\ndef solve(a):\n    {body}\n", encoding="utf-8")
+    proc = run_tutor("check", "helpers/relu", "--pack", str(pack), "--file", str(answer), "--format", "json")
+    verdict = json.loads(proc.stdout)
+    forbid = next(c for c in verdict["checks"] if c["name"] == "forbid")
+    assert forbid["passed"] is passes, forbid

@@ -91,17 +91,28 @@ class Refusals:
             self.report.send({"kind": "refused", "event": event, "reason": reason, "detail": str(detail)[:300], "line": line})
 
 
-def learner_on_stack(learner_file: str, frame: types.FrameType | None, stop: types.FrameType | None = None) -> bool:
+# The file name the course's helpers (the pack's preamble) are compiled under.
+HELPERS_FILE = "<course helpers>"
+
+
+def learner_on_stack(learner_file: str, frame: types.FrameType | None, stop: types.FrameType | None = None,
+                     *, helpers_decide: bool = False) -> bool:
     """Whether code from the learner's file is running, however far down the stack.
 
     torch may call the learner's code (``torch.no_grad()(fn)``, a hook, a custom
     ``Function.backward``): what runs then is the learner's, whoever called it.
     Code objects keep the file they were compiled from, which learner code
-    cannot forge (it cannot compile).
+    cannot forge (it cannot compile). With ``helpers_decide``, the innermost of
+    the learner's code and the course's helpers decides: what a helper calls is
+    the course's (a helper built on ``torch.where`` does not break a task that
+    forbids it), what the learner's callback run by a helper calls is the learner's.
     """
     while frame is not None and frame is not stop:
-        if frame.f_code.co_filename == learner_file:
+        name = frame.f_code.co_filename
+        if name == learner_file:
             return True
+        if helpers_decide and name == HELPERS_FILE:
+            return False
         frame = frame.f_back
     return False
 
@@ -127,7 +138,8 @@ class Recorder:
 
     def learners(self) -> bool:
         """Whether the learner's code runs above the innermost backward call (or anywhere, outside one)."""
-        return learner_on_stack(self.learner_file, _getframe(2), self.barriers[-1] if self.barriers else None)
+        return learner_on_stack(self.learner_file, _getframe(2), self.barriers[-1] if self.barriers else None,
+                                helpers_decide=True)
 
     def __enter__(self) -> Recorder:
         for mode in self.modes:
@@ -420,7 +432,7 @@ def run(job: dict[str, Any], payload: Any, report: Report, auditor: Auditor) -> 
                 module.__dict__.update(guard.namespace(module.__name__, filename))
             preamble = job.get("preamble") or ""
             if preamble:  # the course's helpers (instructor code, never a solution), defined first
-                exec(compile(preamble, "<course helpers>", "exec"), module.__dict__)  # noqa: S102
+                exec(compile(preamble, HELPERS_FILE, "exec"), module.__dict__)  # noqa: S102
             exec(code, module.__dict__)  # noqa: S102 - this is the learner's exercise, in the jail
             entry = module.__dict__.get(job["entry"])
             if not callable(entry):
