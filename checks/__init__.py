@@ -52,6 +52,7 @@ class Run:
     calls: list[str] = field(default_factory=list)  # torch functions and methods called, qualified
     ops: list[str] = field(default_factory=list)  # aten operators dispatched
     grad_fns: list[str] = field(default_factory=list)  # autograd nodes behind the result
+    gradcheck: dict[str, Any] | None = None  # the child's gradcheck report (``checks/gradcheck.py``)
     # Storage identity: for each tensor path ("result", "result[0]", "input:x"), a storage key.
     storages: dict[str, int] = field(default_factory=dict)
 
@@ -81,6 +82,9 @@ ASPECTS: dict[str, tuple[str, ...]] = {
     "mutation": ("changed-input", "unchanged-input", "wrong-change"),
     "input_grads": ("missing-grad", "wrong-grad", "grad-on-wrong-input"),
     "backward": ("missing-grad", "wrong-grad", "grad-on-wrong-input"),
+    # cannot-run: the function or its backward raised, or returned no tensor; no-function: no custom
+    # autograd.Function made the result; rejected: gradcheck's other rules (a backward that is not reentrant...).
+    "gradcheck": ("cannot-run", "no-function", "mismatch", "rejected"),
 }
 SOURCE_ENTRY = "entry"  # the `source` aspect when the entry function is not in the file
 

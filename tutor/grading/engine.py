@@ -27,6 +27,7 @@ import torch
 import tutor.checks as contract
 import tutor
 from tutor.checks import CaseContext, Finding, Run
+from tutor.checks import gradcheck
 from tutor import pycode
 from tutor.errors import PackError, Problem, UserError
 from tutor.grading import feedback, refusal, runtime_errors
@@ -309,7 +310,10 @@ class Grader:
                     cases.append(meta_case(cases[0], len(cases)))
                     meta_runs, meta_upstreams = reference.run_cases(cases[-1:], [], self.device)
                     ref_runs, upstreams = ref_runs + meta_runs, upstreams + meta_upstreams
-            payload = {"cases": [{"args": c.args, "backward": [] if is_meta(c) else backward, "upstream": u}
+            checking = task.check("gradcheck")
+            payload = {"cases": [{"args": c.args, "backward": [] if is_meta(c) else backward, "upstream": u,
+                                  "gradcheck": gradcheck.request(checking.options, c.index)
+                                  if checking and not is_meta(c) else None}
                                  for c, u in zip(cases, upstreams)]}
             doc, blob = wire.encode(payload)
             self._prepared[key] = (cases, ref_runs, doc, blob)
@@ -612,4 +616,5 @@ def _as_run(value: Any, header: dict[str, Any]) -> Run:
         calls=names("calls"),
         ops=names("ops"),
         grad_fns=names("grad_fns"),
+        gradcheck=gradcheck.decode(header.get("gradcheck")),
     )

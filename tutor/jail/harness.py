@@ -25,7 +25,7 @@ import torch
 from torch.overrides import TorchFunctionMode, resolve_name
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from tutor.jail import dialect, frames, wire
+from tutor.jail import dialect, frames, gradcheck, wire
 from tutor.jail.channel import Report
 
 _backward = torch.autograd.backward
@@ -475,6 +475,8 @@ def foreign_tensor(value: Any, depth: int = 0) -> str | None:
 def _run_case(index: int, case: dict[str, Any], job: dict[str, Any], entry: Callable[..., Any], report: Report,
               filename: str, recorder: Recorder) -> None:
     args = case["args"]
+    checking = case.get("gradcheck")  # copies taken before the call can change the inputs
+    copies = gradcheck.prepare(args, checking) if checking else None
     try:
         result = entry(**args)
     except BaseException as exc:  # noqa: BLE001 - SystemExit in the learner's function is their error
@@ -497,6 +499,8 @@ def _run_case(index: int, case: dict[str, Any], job: dict[str, Any], entry: Call
         if foreign:
             raise frames.WireError(f"it holds a {foreign}, not a plain torch.Tensor")
         doc, blob = wire.encode(value, max_bytes=job.get("max_result_bytes", 256 << 20))
+        checked = {"gradcheck": gradcheck.run(entry, copies, checking, lambda e: learner_traceback(e, filename))} \
+            if checking else {}
     except (frames.WireError, RecursionError) as exc:
         report.send({"kind": "case", "case": index, "error": f"your function's result cannot be graded: {exc}"})
         return
@@ -512,6 +516,7 @@ def _run_case(index: int, case: dict[str, Any], job: dict[str, Any], entry: Call
             "calls": list(recorder.calls),
             "ops": list(recorder.ops),
             "grad_fns": _grad_fn_names(outputs),
+            **checked,
         },
         blob,
     )

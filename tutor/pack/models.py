@@ -392,6 +392,38 @@ class ResultOptions(Strict):
     )
 
 
+class GradcheckOptions(Strict):
+    """``{gradcheck: {...}}``: ``torch.autograd.gradcheck`` on the learner's entry, in float64, in the sandbox
+    (``checks/gradcheck.py``), for tasks whose learner writes a custom ``torch.autograd.Function``."""
+
+    inputs: list[Symbol] | None = Field(
+        None, description="the tensor arguments differentiated (default: every floating-point tensor argument)")
+    eps: float = Field(1e-6, gt=0, le=0.1, description="the finite-difference step")
+    atol: float = Field(1e-5, ge=0, description="absolute tolerance between analytical and numerical gradients")
+    rtol: float = Field(1e-3, ge=0, description="relative tolerance between analytical and numerical gradients")
+    skip_cases: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=list,
+        description="cases (numbered from 1, fixed cases first, then hidden ones) not gradchecked, such as a point"
+        " on a kink, where finite differences mean nothing; grade the subgradient there with `backward`",
+    )
+    custom_function: bool = Field(True, description="the result must come from a custom torch.autograd.Function")
+
+    def misfit(self, task: Task) -> tuple[str, str] | None:
+        """(why, which option) when these options cannot apply to ``task``'s cases, else None."""
+        total = len(task.cases) + task.random_cases
+        late = [n for n in self.skip_cases if n > total]
+        if late:
+            return f"skip_cases: the task has {total} case(s), not {late[0]}", "skip_cases"
+        templates = [c.args for c in task.cases] + ([task.random_args] if task.random_args else [])
+        for name in self.inputs or ():
+            for args in templates:
+                if name not in args:
+                    return f"inputs: `{name}` is not an argument of the task's cases", "inputs"
+                if not isinstance(args[name], (TensorValues, RandomTensor)):
+                    return f"inputs: `{name}` is not a tensor argument", "inputs"
+        return None
+
+
 class SourceOptions(Strict):
     """Rules on the learner's source, read not run. ``scope: entry`` (the default) is the
     entry function and everything it can reach in the file; ``scope: file`` is every line."""
@@ -496,6 +528,7 @@ CHECK_OPTIONS: dict[str, Any] = {
     "require": _name_list,
     "source": lambda k, o: SourceOptions.model_validate(o or {}),
     "custom": _custom,
+    "gradcheck": lambda k, o: GradcheckOptions.model_validate(o or {}),
 }
 
 
@@ -618,6 +651,10 @@ class Task(Strict):
                                   " (hidden cases draw them afresh from their range)", *template.source)
         if (self.distinct_dims or self.where) and not self._satisfiable():
             raise located("no dims within their ranges meet distinct_dims and where", "where" if self.where else "distinct_dims")
+        for i, spec in enumerate(self.checks):
+            misfit = spec.options.misfit(self) if spec.kind == "gradcheck" else None
+            if misfit:
+                raise located(misfit[0], "checks", i, "gradcheck", misfit[1])
         unknown_feedback = {key for key in self.feedback if key.split(".", 1)[0] not in {c.kind for c in self.checks}}
         if unknown_feedback:
             raise ValueError(

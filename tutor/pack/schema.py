@@ -151,7 +151,7 @@ def _fix(schema: dict[str, Any]) -> dict[str, Any]:
     }
 
     defs["CheckSpec"] = _check_schema()
-    for name in ("ResultOptions", "SourceOptions", "CustomOptions"):
+    for name in ("ResultOptions", "SourceOptions", "CustomOptions", "GradcheckOptions"):
         defs.setdefault(name, _options_schema(name))
     defs["DimValue"]["properties"]["dim"]["description"] = "a dim name, or an expression of dims such as `n + 1`"
     bound = {"anyOf": [{"type": "number"}, {"type": "string", "minLength": 1}, {"type": "null"}], "default": None,
@@ -267,9 +267,10 @@ def _check_kinds() -> set[str]:
 
 
 def _options_schema(name: str) -> dict[str, Any]:
-    from tutor.pack.models import CustomOptions, ResultOptions, SourceOptions
+    from tutor.pack.models import CustomOptions, GradcheckOptions, ResultOptions, SourceOptions
 
-    model = {"ResultOptions": ResultOptions, "SourceOptions": SourceOptions, "CustomOptions": CustomOptions}[name]
+    model = {"ResultOptions": ResultOptions, "SourceOptions": SourceOptions, "CustomOptions": CustomOptions,
+             "GradcheckOptions": GradcheckOptions}[name]
     schema = model.model_json_schema(mode="validation")
     schema.pop("$defs", None)
     return schema
@@ -286,12 +287,14 @@ _CHECK_TEXT = {
     "require": "each of these was called at least once",
     "source": "the entry function's source meets these rules (read, never run)",
     "custom": "the pack's own check: checks.module:function, or {check, options, scope: case|task, rule}",
+    "gradcheck": "torch.autograd.gradcheck on the learner's custom autograd.Function, in float64, in the sandbox",
 }
 
 
 def _check_schema() -> dict[str, Any]:
     kinds = _check_kinds()
-    known = {"result", "aliasing", "mutation", "input_grads", "backward", "forbid", "require", "source", "custom"}
+    known = {"result", "aliasing", "mutation", "input_grads", "backward", "forbid", "require", "source", "custom",
+             "gradcheck"}
     if kinds != known:
         raise SchemaDrift(f"check kinds changed: {sorted(kinds ^ known)}; describe them in tutor/pack/schema.py")
     empty = {"anyOf": [{"type": "null"}, {"const": True}, {"type": "object", "maxProperties": 0}]}
@@ -304,6 +307,7 @@ def _check_schema() -> dict[str, Any]:
         "forbid": _NAMES,
         "require": _NAMES,
         "source": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/SourceOptions"}]},
+        "gradcheck": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/GradcheckOptions"}]},
         "custom": {"anyOf": [
             {"type": "string", "pattern": r"^checks(\.[A-Za-z_]\w*)+:[A-Za-z_]\w*$"},
             {"$ref": "#/$defs/CustomOptions"},
@@ -326,7 +330,7 @@ def _check_schema() -> dict[str, Any]:
             {
                 "type": "string",
                 "description": "a check that needs no options",
-                "enum": ["aliasing", "mutation", "result", "source"],
+                "enum": ["aliasing", "gradcheck", "mutation", "result", "source"],
             },
             *by_mapping,
         ],

@@ -121,6 +121,8 @@ tasks:                          # at least one task
     #   mutation                        inputs end as the reference leaves them
     #   {input_grads: [x]}              .grad after the learner's own backward()
     #   {backward: [x]}                 the grader runs backward; .grad must match
+    #   {gradcheck: {inputs: [x], skip_cases: [2]}}   a custom autograd.Function's backward agrees
+    #                                   with finite differences (float64; eps, atol, rtol too)
     #   {forbid: [torch.sigmoid, Tensor.sigmoid]}   never called
     #   {require: [Tensor.view]}                    called at least once
     #   {source: {max_lines: 1, no_loops: true, forbid_names: [numpy]}}   rules on the code
