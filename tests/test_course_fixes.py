@@ -138,8 +138,8 @@ def test_corrections_list_the_dropped_seed_claims() -> None:
 
 
 # Device slips (issue 11, "wrong answers that pass"): on a CPU grader a tensor left on the CPU
-# is on the right device; a GPU grader catches it. (Without a GPU this waits for a way to grade
-# device-agnostic code on the CPU.)
+# is on the right device; a GPU grader catches it, and so does each task's meta case on the CPU
+# (tests/course_wrong_answers/: creation.yaml's to-device keeps x on the CPU there, `device` on meta).
 DEVICE_SLIPS = {
     "creation/from-list": "import torch\ndef solve(values, device):\n    return torch.tensor(values)\n",
     "linalg/inverse": (

@@ -33,7 +33,7 @@ from tutor.errors import PackError, Problem, UserError
 from tutor.grading import feedback, refusal, runtime_errors
 from tutor.grading.compare import tensor_paths
 from tutor.grading.inputs import CaseError, CaseInputs, make_cases
-from tutor.grading.meta_case import is_meta, meta_case
+from tutor.grading.meta_case import cpu_pinned, is_meta, meta_case
 from tutor.grading.pool import Pool, RunResult
 from tutor.grading import public
 from tutor.grading.reference import TORCH_STATE, Reference
@@ -307,7 +307,7 @@ class Grader:
                     raise PackError([Problem(pack.locate(task_id, *exc.path), str(exc))]) from None
                 ref_runs, upstreams = reference.run_cases(cases, backward, self.device)
                 if task.meta_case and cases:  # results must follow their inputs' device (no backward there)
-                    cases.append(meta_case(cases[0], len(cases)))
+                    cases.append(meta_case(cases[0], len(cases), cpu_pinned(task)))
                     meta_runs, meta_upstreams = reference.run_cases(cases[-1:], [], self.device)
                     ref_runs, upstreams = ref_runs + meta_runs, upstreams + meta_upstreams
             checking = task.check("gradcheck")

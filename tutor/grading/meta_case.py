@@ -9,6 +9,10 @@ results there; a tensor made without ``device=`` (``torch.tensor(values)``,
 or with a device-mismatch error, as it would on a GPU. Only the ``result``
 check runs there, without values: meta tensors have none, and they share no
 storage a check could read.
+
+A tensor written ``device: cpu`` stays on the CPU there, as it does on every
+grader: in a "move it to the device" task, a result left where its input was
+(``x.float()`` without the move) is then on the CPU, not on ``meta``, and fails.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 import torch
 
 from tutor.grading.inputs import CaseInputs, describe
+from tutor.pack.models import Task, TensorBase
 
 META = torch.device("meta")
 
@@ -36,9 +41,15 @@ def on_meta(value: Any) -> Any:
     return value
 
 
-def meta_case(template: CaseInputs, index: int) -> CaseInputs:
-    args = {name: on_meta(v) for name, v in template.args.items()}
-    described = {name: describe(v, hidden=True) + (" (meta)" if isinstance(v, torch.Tensor) else "")
+def cpu_pinned(task: Task) -> set[str]:
+    """The arguments written ``device: cpu`` in the first case (the one the meta case copies)."""
+    specs = task.cases[0].args if task.cases else task.hidden_templates()[0].args
+    return {name for name, spec in specs.items() if isinstance(spec, TensorBase) and spec.device == "cpu"}
+
+
+def meta_case(template: CaseInputs, index: int, keep_on_cpu: set[str]) -> CaseInputs:
+    args = {name: v if name in keep_on_cpu else on_meta(v) for name, v in template.args.items()}
+    described = {name: describe(v, hidden=True) + (" (meta)" if isinstance(v, torch.Tensor) and v.device == META else "")
                  for name, v in args.items()}
     return CaseInputs(index, True, template.seed, args, described)
 

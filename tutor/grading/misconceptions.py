@@ -91,11 +91,13 @@ M_OTHER_DTYPE = Message(
     zh="数值是对的，但类型是 {got} 而不是 {expected}：用 `.to(torch.{expected})` 转换，或创建时指定 `dtype=torch.{expected}`。",
 )
 M_META_DEVICE = Message(
-    en="This hidden case gives your function its inputs on PyTorch's `meta` device (shapes and dtypes, no"
-    " values) to check that your result follows them: a tensor made without `device=` (`torch.tensor`,"
-    " `torch.eye`, `torch.zeros`...) stays on the CPU; pass `device=` the input's device.",
-    zh="这个隐藏用例把输入放在 PyTorch 的 `meta` 设备上（只有形状和 dtype，没有数值），检查你的结果是否跟随输入所在的设备："
-    "不带 `device=` 创建的张量（`torch.tensor`、`torch.eye`、`torch.zeros`……）会留在 CPU 上；请把输入的设备传给 `device=`。",
+    en="This hidden case gives your function its inputs (and any device argument) on PyTorch's `meta` device"
+    " (shapes and dtypes, no values) to check that your result follows them: a tensor made without `device=`"
+    " (`torch.tensor`, `torch.eye`, `torch.zeros`...), or never moved with `.to(device)`, stays on the CPU;"
+    " pass `device=` the input's device.",
+    zh="这个隐藏用例把输入（以及设备参数）放在 PyTorch 的 `meta` 设备上（只有形状和 dtype，没有数值），检查你的结果是否跟随它们："
+    "不带 `device=` 创建的张量（`torch.tensor`、`torch.eye`、`torch.zeros`……），或没有用 `.to(device)` 搬过去的张量，"
+    "会留在 CPU 上；请把输入的设备传给 `device=`。",
 )
 M_CPU_DEFAULT = Message(
     en="A tensor made without `device=` (`torch.tensor`, `torch.eye`, `torch.zeros`...) lives on the CPU:"
