@@ -158,3 +158,58 @@ def test_device_slips_fail_on_a_gpu(tmp_path: Path) -> None:
     verdicts = {v["task"]: v for v in data[0]["tasks"]}
     for task in DEVICE_SLIPS:
         assert verdicts[task]["status"] != "passed", task
+
+
+# A returned state_dict (issue 11): an OrderedDict travels as a mapping and compares with a dict
+# by keys and values, whichever side returns which; a real difference is still named by key.
+STATE_DICTS = """\
+format: 1
+id: sd
+title: {en: State dicts, zh: 状态字典}
+tasks:
+  - id: ordered
+    title: {en: The reference returns a state_dict, zh: 参考答案返回 state_dict}
+    starter: |
+      def solve(w):
+          raise NotImplementedError
+    solution: |
+      import torch
+
+      def solve(w):
+          model = torch.nn.Linear(w.shape[1], w.shape[0])
+          model.load_state_dict({"weight": w, "bias": torch.zeros(w.shape[0])})
+          return model.state_dict()
+    cases:
+      - {w: {values: [[1.0, 2.0], [3.0, 4.0]]}}
+  - id: plain
+    title: {en: The reference returns a dict, zh: 参考答案返回 dict}
+    starter: |
+      def solve(w):
+          raise NotImplementedError
+    solution: |
+      import torch
+
+      def solve(w):
+          return {"weight": w.clone(), "bias": torch.zeros(w.shape[0])}
+    cases:
+      - {w: {values: [[1.0, 2.0], [3.0, 4.0]]}}
+"""
+
+
+def test_a_state_dict_compares_with_a_dict_by_keys_and_values(tmp_path: Path) -> None:
+    lesson = tmp_path / "sd.yaml"
+    lesson.write_text(STATE_DICTS, encoding="utf-8")
+    as_dict = "def solve(w):\n    return {'bias': w[:, 0] * 0, 'weight': w.clone()}\n"
+    as_state_dict = ("import torch\ndef solve(w):\n    m = torch.nn.Linear(2, 2)\n"
+                     "    m.load_state_dict({'weight': w, 'bias': torch.zeros(2)})\n    return m.state_dict()\n")
+    wrong = as_state_dict.replace("'weight': w,", "'weight': w.t(),")
+    roots = [str(make_workspace(tmp_path / name, lesson, {"sd/ordered": a, "sd/plain": b}))
+             for name, a, b in (("right", as_dict, as_state_dict), ("wrong", wrong, wrong))]
+    _, data, stderr = grade_json(*roots, "--seed", "1")
+    assert "Traceback" not in stderr, stderr
+    right, bad = ({v["task"]: v for v in w["tasks"]} for w in data)
+    assert right["sd/ordered"]["status"] == right["sd/plain"]["status"] == "passed", right
+    for task in ("sd/ordered", "sd/plain"):
+        failed = [c for c in bad[task]["checks"] if not c["passed"]]
+        assert [(c["name"], c["aspect"]) for c in failed] == [("result", "values")], failed
+        assert failed[0]["message"].startswith("`result['weight']` differs from the expected value at index [0, 1]")

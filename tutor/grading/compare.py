@@ -7,6 +7,7 @@ difference is found and worded in one place. Runs in the grader only.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import torch
@@ -106,7 +107,7 @@ _KINDS = {
     "tensor": Message("a tensor", "张量"), "none": Message("None", "None"),
     bool: Message("a bool", "布尔值"), int: Message("an int", "整数"), float: Message("a float", "浮点数"),
     str: Message("a string", "字符串"), list: Message("a list", "列表"), tuple: Message("a tuple", "元组"),
-    dict: Message("a dict", "字典"), torch.Size: Message("a torch.Size", "torch.Size"),
+    dict: Message("a dict", "字典"), OrderedDict: Message("an OrderedDict", "OrderedDict（有序字典）"), torch.Size: Message("a torch.Size", "torch.Size"),
     torch.dtype: Message("a torch.dtype", "torch.dtype"), torch.device: Message("a torch.device", "torch.device"),
     complex: Message("a complex number", "复数"),
 }  # fmt: skip
@@ -186,9 +187,9 @@ def compare(expected: Any, got: Any, path: str, *, rtol_atol: tuple[float, float
             if found:
                 return found
         return None
-    if isinstance(expected, dict):
+    if isinstance(expected, dict):  # a dict and an OrderedDict (a state_dict) compare by keys and values
         if not isinstance(got, dict):
-            return _found(M_TYPE(lang, path=path, expected=kind_of(expected, lang), got=kind_of(got, lang)), "structure",
+            return _found(M_TYPE(lang, path=path, expected=_KINDS[dict](lang), got=kind_of(got, lang)), "structure",
                           expected, got, path)
         if set(got) != set(expected):
             return _found(M_KEYS(lang, path=path, expected=sorted(map(str, expected)), got=sorted(map(str, got))),

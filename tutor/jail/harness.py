@@ -346,7 +346,7 @@ def tensors_in(value: Any, depth: int = 0) -> list[torch.Tensor]:
     if type(value) in (list, tuple):
         for item in value:
             out += tensors_in(item, depth + 1)
-    elif type(value) is dict:
+    elif type(value) in wire.MAPPINGS:
         for item in value.values():
             out += tensors_in(item, depth + 1)
     return out
@@ -459,12 +459,12 @@ def foreign_tensor(value: Any, depth: int = 0) -> str | None:
     if depth > 16:
         return None
     kind = type(value)
-    if kind in PLAIN_TENSORS or kind in (list, tuple, dict, str, int, float, bool, complex, type(None)):
+    if kind in PLAIN_TENSORS or kind in (list, tuple, *wire.MAPPINGS, str, int, float, bool, complex, type(None)):
         pass
     elif isinstance(value, torch.Tensor) or any("__torch_function__" in vars(k) or "__torch_dispatch__" in vars(k)
                                                 for k in kind.__mro__):
         return f"{kind.__module__}.{kind.__qualname__}"
-    items = value.values() if kind is dict else value if kind in (list, tuple) else ()
+    items = value.values() if kind in wire.MAPPINGS else value if kind in (list, tuple) else ()
     for item in items:
         found = foreign_tensor(item, depth + 1)
         if found:

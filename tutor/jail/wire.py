@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import math
 import re
+from collections import OrderedDict
 from typing import Any
 
 import torch
@@ -55,6 +56,9 @@ MAX_NODES = 200_000
 MAX_GENERATORS = 64
 MAX_NUMEL = 1 << 31
 MAX_INT_DIGITS = 400
+#: The mappings that travel as mappings (an ``OrderedDict`` is what ``state_dict()`` returns),
+#: judged by exact type: a subclass could run code while it is read.
+MAPPINGS = (dict, OrderedDict)
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -100,7 +104,7 @@ class _Encoder:
             if len(v) > MAX_ITEMS:
                 raise WireError("sequence too long")
             return {type(v).__name__: [self.value(x, depth + 1) for x in v]}
-        if type(v) is dict:
+        if type(v) in MAPPINGS:
             if len(v) > MAX_ITEMS:
                 raise WireError("mapping too large")
             items = []
@@ -108,7 +112,7 @@ class _Encoder:
                 if not isinstance(key, (str, int)) or isinstance(key, bool):
                     return self.opaque(v)
                 items.append([key, self.value(x, depth + 1)])
-            return {"dict": items}
+            return {"dict": items, "ordered": True} if type(v) is OrderedDict else {"dict": items}
         return self.opaque(v)
 
     @staticmethod
@@ -299,13 +303,17 @@ def _decode_value(v: Any, tensors: list[torch.Tensor], device: str, depth: int, 
         return decoded if "list" in v else tuple(decoded)
     if "dict" in v:
         pairs = v["dict"]
+        ordered = len(v) == 2
+        if ordered and v.get("ordered") is not True:
+            raise WireError("bad mapping")
         if not isinstance(pairs, list) or len(pairs) > MAX_ITEMS or not all(
             isinstance(p, list) and len(p) == 2 and isinstance(p[0], (str, int)) and not isinstance(p[0], bool)
             and (isinstance(p[0], str) or abs(p[0]) < 2**63)
             for p in pairs
         ):
             raise WireError("bad mapping")
-        return {k: _decode_value(x, tensors, device, depth + 1, budget) for k, x in pairs}
+        mapping = {k: _decode_value(x, tensors, device, depth + 1, budget) for k, x in pairs}
+        return OrderedDict(mapping) if ordered else mapping
     if "size" in v:
         return torch.Size(_int_list(v["size"], "size"))
     if "dtype" in v:
