@@ -213,3 +213,13 @@ def test_a_state_dict_compares_with_a_dict_by_keys_and_values(tmp_path: Path) ->
         failed = [c for c in bad[task]["checks"] if not c["passed"]]
         assert [(c["name"], c["aspect"]) for c in failed] == [("result", "values")], failed
         assert failed[0]["message"].startswith("`result['weight']` differs from the expected value at index [0, 1]")
+
+
+@pytest.mark.parametrize("task, answer", [("broadcasting/result-type", "result_type"),
+                                          ("selecting/class-sums", "scatter_add_(")])
+def test_hints_keep_the_answer_for_the_last_one(task: str, answer: str) -> None:
+    """Hints go nudge, then API, then the answer (issue 11): the decisive call, here with its
+    arguments, appears in the last hint only."""
+    hints = _task(task).hints
+    assert all(answer in hints[-1].get(lang) for lang in ("en", "zh"))
+    assert not any(answer in hint.get(lang) for hint in hints[:-1] for lang in ("en", "zh")), task
