@@ -85,6 +85,8 @@ ASPECTS: dict[str, tuple[str, ...]] = {
     # cannot-run: the function or its backward raised, or returned no tensor; no-function: no custom
     # autograd.Function made the result; rejected: gradcheck's other rules (a backward that is not reentrant...).
     "gradcheck": ("cannot-run", "no-function", "mismatch", "rejected"),
+    # A predict task: the field predicted wrong, or ``unanswered`` (a ``...`` left in the file).
+    "predict": ("unanswered", "shape", "dtype", "is_view", "shares_storage_with", "grad", "value"),
 }
 SOURCE_ENTRY = "entry"  # the `source` aspect when the entry function is not in the file
 

@@ -42,7 +42,8 @@ M_MISSING = Message(
 MAX_NAMES = 20
 
 
-def _key(t: Any) -> tuple[str, int]:
+def storage_key(t: Any) -> tuple[str, int]:
+    """Which storage a decoded tensor is on (the payload rebuilt sharing, so equal keys share)."""
     return (str(t.device), t.untyped_storage().data_ptr())
 
 
@@ -55,11 +56,11 @@ def storage_groups(run: Run) -> dict[str, frozenset[str]]:
     outputs = tensor_paths(run.result)
     members: dict[tuple[str, int], list[str]] = {}
     for name, t in tensor_paths_of_inputs(run):
-        members.setdefault(_key(t), []).append(f"`{name}`")
+        members.setdefault(storage_key(t), []).append(f"`{name}`")
     for path, t in outputs:
-        members.setdefault(_key(t), []).append(f"`{path}`")
+        members.setdefault(storage_key(t), []).append(f"`{path}`")
     groups = {k: frozenset(v) for k, v in members.items()}
-    return {path: groups[_key(t)] for path, t in outputs}
+    return {path: groups[storage_key(t)] for path, t in outputs}
 
 
 def sharing(run: Run) -> dict[str, list[str]]:

@@ -216,17 +216,19 @@ def check(
         if format is CheckFormat.text and output is None and _not_started(task_model, path, ctx.lang):
             raise typer.Exit(1)
     verdict = None
+    # A predict task's tries count only for the learner's own exercise file.
+    tried = progress.get(task).predict_tried if progress is not None and file is None else None
     if ctx.workspace is not None:
         from tutor.ui.remote import ask
 
-        verdict = ask(ctx.workspace, task, file, seed=seed, lang=ctx.lang, device=device.value)
+        verdict = ask(ctx.workspace, task, file, seed=seed, lang=ctx.lang, device=device.value, tried=tried)
     if verdict is None:
         from tutor.grading.start import open_grader
 
         with open_grader(device.value, 1, ctx.lang) as grader:
-            verdict = grader.grade(ctx.pack, task, path, seed=seed)
+            verdict = grader.grade(ctx.pack, task, path, seed=seed, tried=tried)
     if progress is not None and file is None:
-        progress.record_attempt(task, verdict.status.value)
+        progress.record_attempt(task, verdict.status.value, verdict.prediction_try)
     if format is CheckFormat.json:
         _emit(json.dumps(verdict.to_json(), ensure_ascii=False), output)
     else:

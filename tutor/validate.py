@@ -62,8 +62,10 @@ def pack_findings(pack: Pack, device: str, lang: str) -> tuple[list[Problem], li
     breaking a how-rule it sets for learners, for one.
     """
     from tutor.checks import custom
+    from tutor.grading import predict
     from tutor.grading.ops import UnknownOp, resolve
     from tutor.grading.start import open_grader
+    from tutor.workspace.starters import starter_text
 
     problems: list[Problem] = []
     for lesson, task in pack.tasks():
@@ -88,9 +90,15 @@ def pack_findings(pack: Pack, device: str, lang: str) -> tuple[list[Problem], li
         for lesson, task in runnable:
             task_id = f"{lesson.id}/{task.id}"
             for role in ("solution", "starter"):
+                if role == "solution" and task.predict is not None:  # the right prediction, against the snippet
+                    found = predict.solution_problems(grader, pack, task_id, task)
+                    problems.extend(found)
+                    if found:
+                        break  # the starter would only say it again
+                    continue
                 file = Path(tmp, lesson.id, f"{task.id}.{role}.py")
                 file.parent.mkdir(parents=True, exist_ok=True)
-                file.write_text(getattr(task, role), encoding="utf-8")
+                file.write_text(task.solution if role == "solution" else starter_text(task, "en"), encoding="utf-8")
                 try:
                     verdict = grader.grade(pack, task_id, file, seed=0)
                 except PackError as exc:

@@ -93,10 +93,18 @@ class Verdict:
     error_kind: str | None = None  # a known runtime error the grader explained (``broadcast``, ...)
     # Lines for the learner beside the verdict (e.g. a student pack's hidden cases are graded by the course).
     notes: list[str] = field(default_factory=list)
+    # A predict task graded as the learner's attempt: tries used and left, the try this verdict adds
+    # (``new_try``, for the progress file), and the real answers once revealed (``tutor.grading.predict``).
+    predict: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
         return self.status is Status.PASSED
+
+    @property
+    def prediction_try(self) -> str | None:
+        """The new wrong prediction this verdict counts as a try (its digest), if any."""
+        return (self.predict or {}).get("new_try")
 
     def failed_checks(self) -> list[CheckResult]:
         return [c for c in self.checks if not c.passed]

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Collection, Iterable, Iterator
 
 import torch
 
@@ -35,7 +35,7 @@ from tutor.grading.compare import tensor_paths
 from tutor.grading.inputs import CaseError, CaseInputs, make_cases
 from tutor.grading.meta_case import cpu_pinned, is_meta, meta_case
 from tutor.grading.pool import Pool, RunResult
-from tutor.grading import public
+from tutor.grading import predict, public
 from tutor.grading.reference import TORCH_STATE, Reference
 from tutor.i18n import Message
 from tutor.jail import frames, wire
@@ -153,6 +153,7 @@ class Grader:
         self._references: dict[tuple[str, str], Reference] = {}
         self._ref_lock = threading.Lock()
         self._prepared: OrderedDict[tuple[str, str, int], tuple[list[CaseInputs], list[Run], dict[str, Any], bytes]] = OrderedDict()
+        self.snippets = predict.SnippetRuns()
 
     def __enter__(self) -> Grader:
         return self
@@ -209,14 +210,17 @@ class Grader:
                 self.lang, why=f"{type(exc).__name__}: {exc}"[:300])
             return verdict
 
-    def grade(self, pack: Pack, task_id: str, path: Path, *, seed: int | None = None) -> Verdict:
+    def grade(self, pack: Pack, task_id: str, path: Path, *, seed: int | None = None,
+              tried: Collection[str] | None = None) -> Verdict:
+        """One task's verdict. ``tried``: for a predict task graded as the learner's attempt, the
+        wrong predictions already counted (``tutor.grading.predict``); None grades without counting."""
         found = pack.find(task_id)
         if found is None:
             raise UserError(f"no task {task_id!r} in pack {pack.id} (tasks look like lesson-id/task-id)")
         _, task = found
         seed = secrets.randbelow(2**31) if seed is None else int(seed)
         started = time.monotonic()
-        verdict = self._grade(pack, task_id, task, Path(path), seed)
+        verdict = self._grade(pack, task_id, task, Path(path), seed, tried)
         verdict.duration_ms = int((time.monotonic() - started) * 1000)
         return verdict
 
@@ -230,7 +234,8 @@ class Grader:
             versions={"torch": torch.__version__, "tutor": tutor.__version__, "python": platform.python_version()},
         )
 
-    def _grade(self, pack: Pack, task_id: str, task: Task, path: Path, seed: int) -> Verdict:
+    def _grade(self, pack: Pack, task_id: str, task: Task, path: Path, seed: int,
+               tried: Collection[str] | None = None) -> Verdict:
         verdict = self._blank(pack, task_id, task, seed)
         lang = self.lang
         if self.device not in task.devices:
@@ -238,6 +243,9 @@ class Grader:
             return verdict
         source = self._read_source(path, verdict)
         if source is None:
+            return verdict
+        if task.predict is not None:  # the prediction is read here; the sandbox runs the snippet
+            predict.judge(self, verdict, pack, task_id, task, path, source, tried)
             return verdict
         preamble = pack.preamble(task_id)
         if preamble:  # the course's copy of the helpers is run, not the learner's (tutor.pack.helpers)
@@ -253,26 +261,10 @@ class Grader:
             verdict.notes.append(public.M_HIDDEN_BY_COURSE(lang, n=task.random_cases))
             if task.check("custom"):
                 verdict.notes.append(public.M_CUSTOM_BY_COURSE(lang))
-        job = {
-            "source": source,
-            "filename": str(path.resolve()),
-            "entry": task.entry,
-            "module": path.stem.replace("-", "_"),
-            "device": self.device,
-            "record": bool(task.check("forbid") or task.check("require")),
-            "allow_internals": task.allow_internals,
-            "deadline": task.timeout * len(cases) + STARTUP_ALLOWANCE,
-            "case_timeout": task.timeout,
-            "startup": STARTUP_ALLOWANCE,
-            "memory_mb": task.memory_mb,
-            "max_result_bytes": MAX_RESULT_BYTES,
-            "payload": doc,
-            "preamble": preamble,
-        }
-        result = self.pool.run(job, blob)
+        job = self.job(task, source, str(path.resolve()), task.entry, path.stem.replace("-", "_"), preamble, doc, len(cases))
+        result, outcome = self.run_job(job, blob, len(cases))
         verdict.stdout = result.stdout
         verdict.stderr = result.stderr
-        outcome = _read_outcome(result, len(cases), self.device)
         verdict.layers = outcome.layers
         try:
             self._judge(verdict, pack, task, cases, ref_runs, outcome, result, source)
@@ -282,6 +274,31 @@ class Grader:
             verdict.status = Status.ERROR
             verdict.error = M_UNCHECKABLE(self.lang, why=f"{type(exc).__name__}: {exc}"[:300])
         return verdict
+
+    def job(self, task: Task, source: str, filename: str, entry: str, module: str, preamble: str,
+            payload: dict[str, Any], ncases: int) -> dict[str, Any]:
+        """What the sandbox child is given for one run: code, limits, and the inputs' payload."""
+        return {
+            "source": source,
+            "filename": filename,
+            "entry": entry,
+            "module": module,
+            "device": self.device,
+            "record": bool(task.check("forbid") or task.check("require")),
+            "allow_internals": task.allow_internals,
+            "deadline": task.timeout * ncases + STARTUP_ALLOWANCE,
+            "case_timeout": task.timeout,
+            "startup": STARTUP_ALLOWANCE,
+            "memory_mb": task.memory_mb,
+            "max_result_bytes": MAX_RESULT_BYTES,
+            "payload": payload,
+            "preamble": preamble,
+        }
+
+    def run_job(self, job: dict[str, Any], blob: bytes, ncases: int) -> tuple[RunResult, _Outcome]:
+        """Run a job in the sandbox and read back, strictly, what its child sent."""
+        result = self.pool.run(job, blob)
+        return result, _read_outcome(result, ncases, self.device)
 
     def _prepare(self, pack: Pack, task_id: str, task: Task, seed: int) -> tuple[list[CaseInputs], list[Run], dict[str, Any], bytes]:
         """Inputs, the reference's runs and the payload for (task, seed), made once.

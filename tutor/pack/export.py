@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from tutor.errors import UserError
+from tutor.pack import prediction
 from tutor.pack.loader import PACK_FILE, Pack, builtin_course, load_pack
 
 # The parser the pack loader uses (tutor.pack.yamlnodes): libyaml where PyYAML has it.
@@ -104,6 +105,8 @@ def _write_public(pack: Pack, out: Path) -> None:
     with TORCH_STATE:
         for lesson, task in pack.tasks():
             task_id = f"{lesson.id}/{task.id}"
+            if task.predict is not None:
+                continue  # nothing to publish: the grader runs the snippet itself
             try:
                 cases = public.fixed_cases(task_id, task, "cpu")
             except CaseError as exc:
@@ -269,7 +272,16 @@ def _dump(data: Any) -> str:
 
 
 def _stub(task: dict[str, Any]) -> str:
-    """The entry's signature (names only) with a body that raises: no answer in it."""
+    """The entry's signature (names only) with a body that raises: no answer in it.
+
+    A predict task's solution is a prediction: its stub asks the same fields, each answered ``...``.
+    """
+    if "predict" in task:
+        try:
+            entries = prediction.read(task.get("solution") or "").entries
+        except prediction.PredictionError:
+            entries = ()
+        return f"# {STUB_MESSAGE}\n{prediction.blank(entries)}"
     entry = task.get("entry", "solve") if isinstance(task.get("entry", "solve"), str) else "solve"
     args = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
     try:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from tutor import pycode
 from tutor.errors import Location, PackError, Problem
-from tutor.pack import helpers, yamlnodes
+from tutor.pack import helpers, prediction, yamlnodes
 from tutor.pack.builtin import builtin_course  # noqa: F401 - where callers look for it
 from tutor.pack.models import Lesson, PackMeta, Task
 
@@ -150,7 +150,7 @@ def load_pack(path: Path) -> Pack:
             task_marks[f"{lesson.id}/{task.id}"] = (marks, ("tasks", i))
             problems.extend(_custom_check_problems(task, marks, ("tasks", i), root))
             warnings.extend(_template_warnings(task, marks, ("tasks", i)))
-            if preambles[lesson.id]:
+            if preambles[lesson.id] and task.predict is None:
                 lesson.tasks[i] = task.model_copy(update={"starter": helpers.with_helpers(preambles[lesson.id], task.starter)})
         lessons.append(lesson)
 
@@ -263,6 +263,8 @@ def _code_problems(data: Any, marks: yamlnodes.Marks) -> list[Problem]:
 
 
 def _task_code_problems(task: dict[str, Any], marks: yamlnodes.Marks, base: tuple[Any, ...]) -> list[Problem]:
+    if "predict" in task:  # its files are predictions, not code with an entry
+        return prediction.task_problems(task, marks, base)
     problems: list[Problem] = []
     entry = task.get("entry", "solve")
     signature: tuple[list[str], set[str]] | None = None

@@ -529,6 +529,7 @@ CHECK_OPTIONS: dict[str, Any] = {
     "source": lambda k, o: SourceOptions.model_validate(o or {}),
     "custom": _custom,
     "gradcheck": lambda k, o: GradcheckOptions.model_validate(o or {}),
+    "predict": _no_options,
 }
 
 
@@ -547,12 +548,27 @@ SATISFY_LIMIT = 200_000  # dims combinations tried when checking constraints can
 DRAW_ATTEMPTS = 1000
 
 
+class PredictSpec(Strict):
+    """``predict: {snippet: ..., tries: 3}``: the learner predicts what the snippet gives.
+
+    The snippet is instructor code run in the sandbox on the task's one fixed
+    case (its parameters are the case's names); the task's ``solution`` is the
+    right prediction file, checked against the snippet by validation.
+    """
+
+    snippet: str = Field(description="the code shown to the learner; its inputs are the fixed case's names")
+    tries: int = Field(
+        3, ge=1, le=100,
+        description="distinct wrong predictions before the real answers are shown (a cooldown against guessing)",
+    )
+
+
 class Task(Strict):
     id: Id
     title: Text
     prompt: Text = Field(default_factory=_empty_text)
     entry: Symbol = "solve"
-    starter: str
+    starter: str = Field("", description="the learner's file starts as this (a predict task makes its own when omitted)")
     solution: str
     cases: list[Case] = Field(default_factory=list)
     random_cases: int = Field(0, ge=0, le=100)
@@ -592,6 +608,19 @@ class Task(Strict):
         description="add a hidden case: the first case's inputs on the `meta` device, so results must follow"
         " their inputs' device (a tensor made without `device=` fails) even on a grader without a GPU",
     )
+    predict: PredictSpec | None = Field(
+        None,
+        description="a predict task: the learner writes `prediction = {...}` for named values of this snippet"
+        " (shape, dtype, is_view, shares_storage_with, grad, value); its checks are [predict]",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _predict_checks(cls, raw: Any) -> Any:
+        """A predict task is judged by its prediction: its checks default to [predict]."""
+        if isinstance(raw, dict) and "predict" in raw and "checks" not in raw:
+            return {**raw, "checks": ["predict"]}
+        return raw
 
     @field_validator("dims", mode="before")
     @classmethod
@@ -618,6 +647,7 @@ class Task(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Task:
+        self._predict_fits()
         if not self.cases and not self.random_cases:
             raise ValueError("a task needs at least one case: `cases` or `random_cases`")
         if self.random_cases and self.random_template() is None:
@@ -661,6 +691,21 @@ class Task(Strict):
                 f"feedback for checks this task does not run: {', '.join(sorted(unknown_feedback))}"
             )
         return self
+
+    def _predict_fits(self) -> None:
+        """What a predict task needs (its files are read by ``tutor.pack.prediction`` when the pack loads)."""
+        kinds = [c.kind for c in self.checks]
+        if self.predict is None:
+            if "starter" not in self.model_fields_set:
+                raise located("missing required field `starter`", "starter")
+            if "predict" in kinds:
+                raise located("the `predict` check needs a `predict:` block with the snippet", "checks", kinds.index("predict"))
+            return
+        if kinds != ["predict"]:
+            raise located("a predict task is judged by its prediction alone: its checks are [predict]", "checks")
+        if len(self.cases) != 1 or self.random_cases:
+            raise located("a predict task runs its snippet on exactly one fixed case (the learner predicts for those"
+                          " inputs), and no random_cases", "cases" if len(self.cases) != 1 else "random_cases")
 
     def _dims_as_values(self) -> None:
         """An argument written as a bare dim name (``i: n``) is that dim's value, as ``{dim: n}`` is."""
@@ -809,7 +854,7 @@ class Lesson(Strict):
             return raw
         tasks = []
         for task in raw["tasks"]:
-            if isinstance(task, dict):
+            if isinstance(task, dict) and "predict" not in task:  # a predict task is judged by its prediction alone
                 own = task.get("checks", list(DEFAULT_CHECKS))
                 try:
                     specs = [CheckSpec.model_validate(c) for c in own] if isinstance(own, list) else None

@@ -202,9 +202,13 @@ def _fix(schema: dict[str, Any]) -> dict[str, Any]:
             ],
             "default": None,
         }
-    task["anyOf"] = [
-        {"required": ["cases"], "properties": {"cases": {"minItems": 1}}},
-        {"required": ["random_cases"], "properties": {"random_cases": {"minimum": 1}}},
+    task["allOf"] = [
+        {"anyOf": [
+            {"required": ["cases"], "properties": {"cases": {"minItems": 1}}},
+            {"required": ["random_cases"], "properties": {"random_cases": {"minimum": 1}}},
+        ]},
+        # A predict task makes its own starter; every other task writes one.
+        {"anyOf": [{"required": ["starter"]}, {"required": ["predict"]}]},
     ]
     _describe_task(props)
     _check_no_stray_unions(schema)
@@ -288,13 +292,14 @@ _CHECK_TEXT = {
     "source": "the entry function's source meets these rules (read, never run)",
     "custom": "the pack's own check: checks.module:function, or {check, options, scope: case|task, rule}",
     "gradcheck": "torch.autograd.gradcheck on the learner's custom autograd.Function, in float64, in the sandbox",
+    "predict": "a predict task's prediction matches what its snippet gives, field by field (a predict task's only check)",
 }
 
 
 def _check_schema() -> dict[str, Any]:
     kinds = _check_kinds()
     known = {"result", "aliasing", "mutation", "input_grads", "backward", "forbid", "require", "source", "custom",
-             "gradcheck"}
+             "gradcheck", "predict"}
     if kinds != known:
         raise SchemaDrift(f"check kinds changed: {sorted(kinds ^ known)}; describe them in tutor/pack/schema.py")
     empty = {"anyOf": [{"type": "null"}, {"const": True}, {"type": "object", "maxProperties": 0}]}
@@ -312,6 +317,7 @@ def _check_schema() -> dict[str, Any]:
             {"type": "string", "pattern": r"^checks(\.[A-Za-z_]\w*)+:[A-Za-z_]\w*$"},
             {"$ref": "#/$defs/CustomOptions"},
         ]},
+        "predict": empty,
     }
     by_mapping = [
         {
@@ -330,7 +336,7 @@ def _check_schema() -> dict[str, Any]:
             {
                 "type": "string",
                 "description": "a check that needs no options",
-                "enum": ["aliasing", "gradcheck", "mutation", "result", "source"],
+                "enum": ["aliasing", "gradcheck", "mutation", "predict", "result", "source"],
             },
             *by_mapping,
         ],
@@ -345,7 +351,7 @@ _TASK_TEXT = {
     "prompt": "what the learner is asked to do (Markdown)",
     "entry": "the function the learner writes (default solve)",
     "starter": "the learner's file starts as this",
-    "solution": "the reference, defining the same entry; never shown before a pass",
+    "solution": "the reference, defining the same entry (a predict task: the right prediction file); never shown before a pass",
     "cases": "fixed cases, shown to the learner with their values",
     "random_cases": "hidden extra cases, fresh values every run",
     "checks": "what must hold on every case (default: [result, mutation])",

@@ -9,7 +9,7 @@ another language, an old session), the CLI grades as it always did: never
 slower than without a session.
 
 The protocol is one JSON line each way: ``{"task", "path", "seed", "lang",
-"device"}`` in; ``{"verdict": {...}}`` (the JSON of ``tutor check --format
+"device", "tried"}`` in (``tried``: a predict task's counted tries, or null); ``{"verdict": {...}}`` (the JSON of ``tutor check --format
 json``), ``{"error": "..."}`` or ``{"unavailable": "why"}`` out. The verdict
 is plain data (``tutor.verdict``), so the asking side needs no torch.
 """
@@ -85,7 +85,7 @@ class CheckServer:
         with conn:
             try:
                 request = _read_line(conn)
-                task_id, path, seed = self._accept_request(request)
+                task_id, path, seed, tried = self._accept_request(request)
             except (OSError, ValueError) as exc:
                 _send(conn, {"unavailable": str(exc)})
                 return
@@ -105,10 +105,10 @@ class CheckServer:
             self._count += 1
             grader = self.runner.grader
             self.runner.submit(("remote", self._count),
-                               lambda: grader.grade(self.pack, task_id, path, seed=seed), done)
+                               lambda: grader.grade(self.pack, task_id, path, seed=seed, tried=tried), done)
             answered.wait()
 
-    def _accept_request(self, request: Any) -> tuple[str, Path, int | None]:
+    def _accept_request(self, request: Any) -> tuple[str, Path, int | None, list[str] | None]:
         if not isinstance(request, dict):
             raise ValueError("not a request")
         if request.get("lang") != self.lang or request.get("device") != self.device:
@@ -121,11 +121,17 @@ class CheckServer:
             raise ValueError("bad seed")
         raw = request.get("path")
         path = Path(raw) if isinstance(raw, str) and raw else self.workspace.exercise_path(task_id)
-        return task_id, path, seed
+        tried = request.get("tried")
+        if tried is not None and not (isinstance(tried, list) and all(isinstance(d, str) for d in tried)):
+            raise ValueError("bad tries")
+        return task_id, path, seed, tried
 
 
-def ask(workspace: Any, task_id: str, path: Path | None, *, seed: int | None, lang: str, device: str) -> Any:
+def ask(workspace: Any, task_id: str, path: Path | None, *, seed: int | None, lang: str, device: str,
+        tried: Any = None) -> Any:
     """The verdict from the session running in ``workspace``, or ``None`` when there is none to ask.
+
+    ``tried``: a predict task's wrong predictions already counted (``Grader.grade``).
 
     A check that failed in the session is graded here again, where its error
     is reported the usual way.
@@ -139,7 +145,7 @@ def ask(workspace: Any, task_id: str, path: Path | None, *, seed: int | None, la
         sock.connect(str(target))
         sock.settimeout(ANSWER_TIMEOUT_S)
         request = {"task": task_id, "path": str(Path(path).absolute()) if path else None, "seed": seed,
-                   "lang": lang, "device": device}
+                   "lang": lang, "device": device, "tried": None if tried is None else list(tried)}
         _send(sock, request)
         reply = _read_line(sock, MAX_ANSWER)
     except (OSError, ValueError):

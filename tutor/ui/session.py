@@ -454,7 +454,8 @@ class Session:
         token = self._tokens
         self.checking = (token, content)
         task_id = self.current
-        self.runner.submit(token, lambda: self.grader.grade(self.pack, task_id, path))
+        tried = self.progress.get(task_id).predict_tried
+        self.runner.submit(token, lambda: self.grader.grade(self.pack, task_id, path, tried=tried))
         if self.interactive:
             self._redraw()
             return
@@ -503,7 +504,7 @@ class Session:
         status = getattr(verdict.status, "value", verdict.status)
         lesson, _ = self._task()
         was_done = lesson_done(lesson, self.progress.done())
-        self.progress.record_attempt(self.current, status)
+        self.progress.record_attempt(self.current, status, verdict.prediction_try)
         self.verdict = verdict
         self.show_reference = False
         self.notice = None

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.panel import Panel
 from rich.rule import Rule
+from rich.syntax import Syntax
 from rich.text import Text
 
 from tutor.i18n import Message
@@ -118,6 +119,11 @@ class M:
     source_loops = Message("no loops", "不使用循环")
     source_names = Message("not using {names}", "不使用 {names}")
     check_custom = Message("custom: a check of this course's own", "custom：本课程自定义的检查")
+    check_predict = Message(
+        "predict: each field of your prediction against what the code really gives",
+        "predict：你预测的每一项与代码的实际结果逐项比较",
+    )
+    snippet = Message("Predict what this code gives:", "预测这段代码的结果：")
 
 
 def _fmt_num(value: float | str) -> str:
@@ -218,6 +224,8 @@ def describe_check(check: Any, lang: str = "en") -> str:
         return M.check_source(lang, rules=join_words(rules, lang))
     if kind == "custom":
         return M.check_custom(lang)
+    if kind == "predict":
+        return M.check_predict(lang)
     return kind
 
 
@@ -298,6 +306,10 @@ class TaskView:
         prompt = task.prompt.get(lang)
         if prompt:
             yield markdown(prompt)
+            yield Text("")
+        if task.predict is not None:  # a predict task: the snippet is what the learner reasons about
+            yield Text(M.snippet(lang), style="bold")
+            yield Syntax(task.predict.snippet.rstrip("\n"), "python", theme="ansi_dark", background_color="default")
             yield Text("")
         if self.path is not None:
             line = Text(M.your_file(lang) + colon(lang), style="bold")

@@ -304,8 +304,9 @@ class VerdictView:
             group = [c for c in failed if c.name == name]
             first = group[0]
             body: list[RenderableType] = []
-            if first.message:
-                body.append(Text(first.message))
+            # A predict task fails field by field, all on its one case: every field is said.
+            shown = group if (first.details or {}).get("kind") == "predict" else [first]
+            body += [Text(c.message) for c in shown if c.message]
             case = cases.get(first.case) if first.case is not None else None
             if case is not None and case.args:
                 body.append(_case_args(case))

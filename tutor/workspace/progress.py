@@ -11,7 +11,8 @@
           "opened_at": "2025-01-02T03:04:00.000+00:00",
           "first_attempt_at": "2025-01-02T03:04:05.123+00:00",
           "passed_at": "2025-01-02T03:06:10.456+00:00",
-          "seconds_to_first_pass": 130.456
+          "seconds_to_first_pass": 130.456,
+          "predict_tried": ["3f2a9c0d1e4b5a67"]
         }
       }
     }
@@ -71,10 +72,15 @@ class TaskProgress:
     first_attempt_at: str | None = None
     passed_at: str | None = None
     seconds_to_first_pass: float | None = None
+    # A predict task: the digests of the distinct wrong predictions tried (each one try).
+    predict_tried: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TaskProgress:
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        found = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        if "predict_tried" in found:
+            found["predict_tried"] = tuple(found["predict_tried"])
+        return cls(**found)
 
 
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
@@ -86,7 +92,9 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "first_attempt_at": (str, type(None)),
     "passed_at": (str, type(None)),
     "seconds_to_first_pass": (int, float, type(None)),
+    "predict_tried": (list,),
 }
+MAX_TRIED = 1000  # digests kept per task: a try counts once, however often it is saved
 
 _CORRUPT = Message(
     en="{file} was damaged ({why}); it is kept as {kept} and progress starts over: "
@@ -226,6 +234,8 @@ class Progress:
                 value = entry[name]
                 if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
                     raise _Corrupt(_WRONG_TYPE, field=f"tasks.{task_id}.{name}")
+                if name == "predict_tried" and not all(isinstance(d, str) for d in value):
+                    raise _Corrupt(_WRONG_TYPE, field=f"tasks.{task_id}.{name}")
                 if name in ("attempts", "hints_used") and value < 0:
                     raise _Corrupt(_NEGATIVE, field=f"tasks.{task_id}.{name}")
         data.setdefault("rebuild_pending", False)
@@ -289,11 +299,13 @@ class Progress:
 
         return self._mutate(task_id, change)
 
-    def record_attempt(self, task_id: str, status: str) -> TaskProgress:
+    def record_attempt(self, task_id: str, status: str, prediction_try: str | None = None) -> TaskProgress:
         """One grading of the learner's file ended with ``status`` (a verdict status).
 
         ``passed`` never goes back: a task once passed stays done even if a
-        later edit breaks it (``last_status`` tells that story).
+        later edit breaks it (``last_status`` tells that story). ``prediction_try``
+        is a predict task's new wrong prediction (``Verdict.prediction_try``): it
+        joins the tries in the same locked write, once however often it comes.
         """
         if not isinstance(status, str) or not status:
             raise ValueError(f"status must be a verdict status such as 'passed', not {status!r}")
@@ -308,6 +320,10 @@ class Progress:
                 start = entry.get("opened_at") or entry["first_attempt_at"]
                 entry["seconds_to_first_pass"] = _seconds_between(start, entry["passed_at"])
             entry.setdefault("passed", False)
+            if prediction_try is not None:
+                tried = entry.setdefault("predict_tried", [])
+                if prediction_try not in tried and len(tried) < MAX_TRIED:
+                    tried.append(prediction_try)
             return TaskProgress.from_json(entry)
 
         return self._mutate(task_id, change)

@@ -15,13 +15,19 @@ import ast
 from typing import Any
 
 from tutor.i18n import LANGUAGES
+from tutor.pack import prediction
 from tutor.source_text import SourceDecodeError, decode_source
 
 __all__ = ["starter_text", "starter_state"]
 
 def starter_text(task: Any, lang: str) -> str:
-    """``task.starter`` with the entry's docstring in ``lang`` (from the prompt), when it has one."""
+    """``task.starter`` with the entry's docstring in ``lang`` (from the prompt), when it has one.
+
+    A predict task without a starter of its own gets one made in ``lang`` (``tutor.pack.prediction``).
+    """
     starter = task.starter
+    if getattr(task, "predict", None) is not None and not starter:
+        return prediction.starter(task, lang)
     prompt = _plain(task.prompt.get(lang)) if lang != "en" and _has(task.prompt, lang) else ""
     if not prompt:
         return starter
