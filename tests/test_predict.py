@@ -100,6 +100,8 @@ def test_the_prediction_file_is_read_never_run(tmp_path: Path) -> None:
     assert proc.returncode == 1 and verdict["status"] == "error"
     assert "transpose.py:2:" in verdict["error"] and "is code" in verdict["error"]
     assert not marker.exists()
+    shown = run_tutor("show", "views/transpose", cwd=root)  # the snippet is what the learner reads
+    assert shown.returncode == 0 and "y = x.t()" in shown.stdout and "z = y.contiguous()" in shown.stdout
 
 
 def _check(root: Path, prediction: str) -> dict:
