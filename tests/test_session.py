@@ -40,7 +40,7 @@ class FakeGrader:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
 
-    def grade(self, pack, task_id, path, seed=None):
+    def grade(self, pack, task_id, path, seed=None, tried=None):
         text = Path(path).read_text()
         self.calls.append((task_id, text))
         base = dict(task=task_id, score=0, max_score=1, device="cpu", seed=7, duration_ms=3,
@@ -68,7 +68,7 @@ class FakeGrader:
 class SlowRebuildGrader(FakeGrader):
     """Like FakeGrader, but a check of a task other than the one on screen waits for a flag file."""
 
-    def grade(self, pack, task_id, path, seed=None):
+    def grade(self, pack, task_id, path, seed=None, tried=None):
         if task_id != "more/first-row":
             flag = Path.cwd() / "go"
             while not flag.exists():
