@@ -29,6 +29,12 @@ WHAT: dict[str, Message] = {
         en="reaching `{detail}`, which is inside torch or the interpreter (private and internal names are not for exercises)",
         zh="访问 `{detail}`，它属于 torch 或解释器的内部（练习不能使用私有或内部名称）",
     ),
+    "special": Message(
+        en="giving a class the special method `{detail}`, which Python or torch would run on its own:"
+           " exercise classes define only methods such as `__init__`, `__call__`, `__len__` and `__getitem__`",
+        zh="给类定义特殊方法 `{detail}`，Python 或 torch 会自行调用它：练习中的类只需定义"
+           " `__init__`、`__call__`、`__len__`、`__getitem__` 这类方法",
+    ),
     "builtin": Message(en="using `{detail}`, which exercises do not need", zh="使用 `{detail}`，练习用不到它"),
     "name": Message(en="the name `{detail}`, which is reserved", zh="名称 `{detail}`，它是保留名称"),
     "modify": Message(

@@ -31,13 +31,14 @@ import string
 import types
 import typing
 import unicodedata
-import weakref
 from typing import Any, Callable
 
 import torch
 from RestrictedPython import compile_restricted_exec
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
+
+from tutor.jail.classes import ClassRule
 
 # Standard-library modules an exercise may import, whole. ``io`` is limited
 # to in-memory buffers (``IO_NAMES``).
@@ -53,6 +54,7 @@ PACKAGES = ("torch", "numpy")
 NOT_PUBLIC = frozenset({
     "torch.overrides", "torch.library", "torch.multiprocessing", "torch.distributed", "torch.hub",
     "torch.jit", "torch.package", "torch.utils.cpp_extension", "torch.utils.hooks",
+    "torch.utils.benchmark",  # its Timer compiles and runs the statement strings it is given
     "numpy.ctypeslib", "numpy.lib", "numpy.f2py", "numpy.distutils",
 })  # fmt: skip
 IO_NAMES = frozenset({"BytesIO", "StringIO"})
@@ -69,9 +71,6 @@ DEFINABLE_DUNDERS = frozenset(
                                  "lshift", "rshift", "and", "or", "xor") for p in ("", "r", "i")}
 )  # fmt: skip
 READABLE_DUNDERS = DEFINABLE_DUNDERS | {"__name__", "__qualname__", "__doc__", "__module__", "__version__", "__all__"}
-# What the compiler itself puts in a class body.
-IMPLICIT_CLASS_KEYS = frozenset({"__module__", "__qualname__", "__doc__", "__classcell__", "__annotations__",
-                                 "__static_attributes__", "__firstlineno__", "__orig_bases__"})
 
 BUILTIN_NAMES = frozenset({
     "abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr", "classmethod",
@@ -202,7 +201,31 @@ class _Policy(RestrictingNodeTransformer):
         return result
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
+        self._annotation(node.annotation)
         return self.node_contents_visit(node)
+
+    def visit_arg(self, node: ast.arg) -> Any:
+        self._annotation(node.annotation)
+        return super().visit_arg(node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
+        self._annotation(node.returns)
+        return super().visit_FunctionDef(node)
+
+    def _annotation(self, node: ast.AST | None, depth: int = 0, at: ast.AST | None = None) -> None:
+        """A string annotation is code that library code evaluates unguarded (``functools.singledispatch``
+        resolves it with ``typing.get_type_hints``): it is held to the attribute rule here, nested strings too."""
+        for item in ast.walk(node) if node is not None and depth < 8 else ():
+            if isinstance(item, ast.Constant) and isinstance(item.value, str):
+                try:
+                    tree = ast.parse(item.value.strip(), mode="eval")
+                except (SyntaxError, ValueError, RecursionError, MemoryError):
+                    continue  # not an expression: nothing can evaluate it
+                for inner in ast.walk(tree):
+                    name = inner.attr if isinstance(inner, ast.Attribute) else inner.id if isinstance(inner, ast.Name) else ""
+                    if name.startswith("_") and name not in READABLE_DUNDERS:
+                        self._problem(at or node, "attribute", f".{name}" if isinstance(inner, ast.Attribute) else name)
+                self._annotation(tree, depth + 1, at or node)
 
     def visit_Pow(self, node: ast.Pow) -> Any:
         return self.node_contents_visit(node)
@@ -308,9 +331,10 @@ class Guard:
     so a refusal the learner catches is still reported.
     """
 
-    def __init__(self, on_refuse: Callable[[str, str], None]) -> None:
+    def __init__(self, on_refuse: Callable[[str, str], None], learner_file: str = "") -> None:
         self.on_refuse = on_refuse
-        self.classes: weakref.WeakSet[type] = weakref.WeakSet()
+        self.rule = ClassRule(self.refuse, DEFINABLE_DUNDERS, learner_file)
+        self.classes = self.rule.classes
         self.written: set[tuple[int, str]] = set()
         # torch.compile must not trace into the guard (it would guard on the
         # identity of a fresh bound method and fail); it calls it as it is.
@@ -370,6 +394,8 @@ class Guard:
             known = _REFLECTIVE_VALUES.get(id(value))
             if known is not None and known[1] is value:
                 raise self.refuse("builtin", known[0])
+            if isinstance(value, type):
+                return self.rule.value(value, what)
         return value
 
     def save(self, obj: Any, f: Any, *args: Any, **kwargs: Any) -> Any:
@@ -413,20 +439,6 @@ class Guard:
             raise self.refuse("modify", str(name))
         return _Writer(self, obj)
 
-    def metaclass(self, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
-        """Every class statement in the learner's file: check its body, remember the class as theirs."""
-        for key in namespace:
-            if _dunder(key) and key not in DEFINABLE_DUNDERS | IMPLICIT_CLASS_KEYS:
-                raise self.refuse("attribute", key)
-        meta = type
-        for base in bases:
-            kind = type(base)
-            if issubclass(kind, meta):
-                meta = kind
-        cls = meta(name, bases, namespace, **kwargs)
-        self.classes.add(cls)
-        return cls
-
     def import_(self, name: str, globals_: Any = None, locals_: Any = None, fromlist: Any = (), level: int = 0) -> Any:
         if level or not module_allowed(name):
             raise self.refuse("import", "." * level + name)
@@ -449,12 +461,12 @@ class Guard:
         safe.update({name: value for name, value in vars(builtins).items()
                      if isinstance(value, type) and issubclass(value, BaseException)})
         safe.update(getattr=self.getattr, setattr=self.setattr, hasattr=self.hasattr, delattr=self.delattr,
-                    __import__=self.import_)
+                    __import__=self.import_, type=self.rule.type)
         return {
             "__name__": module_name,
             "__file__": filename,
             "__builtins__": safe,
-            "__metaclass__": self.metaclass,
+            "__metaclass__": self.rule.statement,
             "_getattr_": self.getattr,
             "_write_": self.write,
             "_getitem_": operator.getitem,

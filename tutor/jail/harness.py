@@ -25,7 +25,7 @@ import torch
 from torch.overrides import TorchFunctionMode, resolve_name
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from tutor.jail import dialect, frames, gradcheck, wire
+from tutor.jail import classes, dialect, frames, gradcheck, wire
 from tutor.jail.channel import Report
 
 _backward = torch.autograd.backward
@@ -123,14 +123,16 @@ class Recorder:
     Two traces: the torch functions and methods called (``torch.Tensor.sigmoid``),
     and the aten operators that no recorded call explains (``aten.sigmoid``
     reached around the function layer). An operator dispatched while a
-    recorded call runs is that call's (matmul's ``squeeze_``), and what the
-    harness itself runs (backward, encoding) is not the learner's unless the
-    learner's code is on the stack (a hook, a custom backward).
+    recorded call runs is that call's (matmul's ``squeeze_``) unless the
+    learner's code runs between the two (a function torch called back:
+    ``Tensor.apply_``, a ``__torch_function__``); what the harness itself runs
+    (backward, encoding) is not the learner's unless the learner's code is on
+    the stack (a hook, a custom backward).
     """
 
     def __init__(self, learner_file: str) -> None:
         self.learner_file = learner_file
-        self.depth = 0
+        self.open: list[types.FrameType] = []  # the frames of the recorded calls now running, innermost last
         self.calls: dict[str, None] = {}
         self.ops: dict[str, None] = {}
         self.barriers: list[types.FrameType] = []
@@ -140,6 +142,10 @@ class Recorder:
         """Whether the learner's code runs above the innermost backward call (or anywhere, outside one)."""
         return learner_on_stack(self.learner_file, _getframe(2), self.barriers[-1] if self.barriers else None,
                                 helpers_decide=True)
+
+    def learners_since_call(self) -> bool:
+        """Whether the learner's code runs above the innermost recorded call (or anywhere, outside one)."""
+        return learner_on_stack(self.learner_file, _getframe(2), self.open[-1] if self.open else None)
 
     def __enter__(self) -> Recorder:
         for mode in self.modes:
@@ -173,18 +179,18 @@ class _Calls(TorchFunctionMode):
             # learner's hooks and custom backward passes are seen by ``_Ops``:
             # what they dispatch counts, the engine's own derivative ops (run
             # with no learner frame above this one) do not.
-            depth, rec.depth = rec.depth, 0
             rec.barriers.append(_getframe(0))
+            rec.open.append(_getframe(0))
             try:
                 return func(*args, **(kwargs or {}))
             finally:
+                rec.open.pop()
                 rec.barriers.pop()
-                rec.depth = depth
-        rec.depth += 1
+        rec.open.append(_getframe(0))
         try:
             return func(*args, **(kwargs or {}))
         finally:
-            rec.depth -= 1
+            rec.open.pop()
 
 
 class _Ops(TorchDispatchMode):
@@ -194,7 +200,7 @@ class _Ops(TorchDispatchMode):
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         rec = self.recorder
-        if rec.depth == 0 and len(rec.ops) < MAX_TRACE and rec.learners():
+        if len(rec.ops) < MAX_TRACE and rec.learners_since_call():
             rec.ops[str(func.overloadpacket)] = None
         return func(*args, **(kwargs or {}))
 
@@ -211,6 +217,7 @@ def warm_up() -> None:
     torch.linalg.inv(torch.eye(3) + 1)
     torch.svd(torch.eye(3))
     torch.special.expit(torch.ones(1))
+    classes.remember_existing()  # every child's class sweep then reads only the classes made after
 
 
 class Auditor:
@@ -416,13 +423,14 @@ def run(job: dict[str, Any], payload: Any, report: Report, auditor: Auditor) -> 
     # dataclasses and typing look the module up by name; never shadow a real one (a task named "math")
     sys.modules.setdefault(module.__name__, module)
     recorder = Recorder(filename)
+    guard: dialect.Guard | None = None
     with recorder if job.get("record") else contextlib.nullcontext():
         auditor.armed = True
         try:
             if job.get("allow_internals"):
                 code = compile(source, filename, "exec")
             else:
-                guard = dialect.Guard(lambda reason, detail: auditor.refuse("dialect", reason, detail))
+                guard = dialect.Guard(lambda reason, detail: auditor.refuse("dialect", reason, detail), filename)
                 code, problems = dialect.compile_learner(source, filename)
                 if code is None:
                     first = problems[0]
@@ -446,6 +454,10 @@ def run(job: dict[str, Any], payload: Any, report: Report, auditor: Auditor) -> 
             report.send({"kind": "case_start", "case": index})
             recorder.calls, recorder.ops = dict(imported[0]), dict(imported[1])
             _run_case(index, case, job, entry, report, filename, recorder)
+    if guard is not None:  # a class given special methods by a door the guard does not watch
+        found = guard.rule.sweep()
+        if found:
+            auditor.refuse("dialect", "special", found)
     report.send({"kind": "done"})
 
 
