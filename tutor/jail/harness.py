@@ -145,7 +145,8 @@ class Recorder:
 
     def learners_since_call(self) -> bool:
         """Whether the learner's code runs above the innermost recorded call (or anywhere, outside one)."""
-        return learner_on_stack(self.learner_file, _getframe(2), self.open[-1] if self.open else None)
+        return learner_on_stack(self.learner_file, _getframe(2), self.open[-1] if self.open else None,
+                                helpers_decide=True)
 
     def __enter__(self) -> Recorder:
         for mode in self.modes:
