@@ -8,9 +8,11 @@ real answers only after the task's tries, counted in the progress file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import textwrap
 from pathlib import Path
+from typing import Any, Iterator
 
 import jsonschema
 import yaml
@@ -111,32 +113,52 @@ def _check(root: Path, prediction: str) -> dict:
     return json.loads(proc.stdout)
 
 
-def test_answers_are_revealed_after_the_tries_and_a_resave_is_no_new_try(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def session_server(root: Path, grader: Any) -> Iterator[Any]:
+    """What `tutor start` runs beside the learner: `tutor check` is answered by its warm grader."""
+    from tutor.ui.events import Events, GradeRunner
+    from tutor.ui.remote import CheckServer
+    from tutor.workspace import Workspace
+
+    pack = load_pack(PACK)
+    server = CheckServer.start(Workspace.find(root), pack, GradeRunner(grader, Events()), "en")
+    assert server is not None
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_answers_are_revealed_after_the_tries_and_a_resave_is_no_new_try(tmp_path: Path, grader: Any) -> None:
+    """Through `tutor check`, handed to a running session (as while `tutor start` runs), then by
+    `tutor check` alone: the tries travel with the request and are counted in progress.json."""
     root = make_workspace(tmp_path, PACK, {})
     wrong = """\
         prediction = {"y": {"shape": (2, 3), "is_view": True, "shares_storage_with": ["x"]},
                       "z": {"dtype": torch.float32, "is_view": False}}
         """
-    first = _check(root, wrong)
+    with session_server(root, grader) as server:
+        first = _check(root, wrong)
+        # The same answers, laid out and spelled differently: not a new try.
+        again = _check(root, """\
+            import torch
+            prediction = {
+                "z": {"is_view": False, "dtype": "float32"},
+                "y": {"shares_storage_with": "x", "is_view": True, "shape": [2, 3]},
+            }
+            """)
+        # A prediction with only unanswered fields is no try either.
+        blank = _check(root, 'prediction = {"y": {"shape": ...}}')
+        # The second different wrong prediction uses the last try: the answers come, for the wrong fields.
+        last = _check(root, wrong.replace('"is_view": True', '"is_view": False', 1))
+        assert server._count == 4  # each was graded by the session's grader
     assert first["predict"] == {"tries": 1, "tries_allowed": 2, "tries_left": 1, "new_try": first["predict"]["new_try"],
                                 "revealed": False, "answers": None}
     assert first["predict"]["new_try"] and "(3, 2)" not in json.dumps(first["checks"])
     assert any("1 of 2" in note for note in first["notes"])
-    # The same answers, laid out and spelled differently: not a new try.
-    again = _check(root, """\
-        import torch
-        prediction = {
-            "z": {"is_view": False, "dtype": "float32"},
-            "y": {"shares_storage_with": "x", "is_view": True, "shape": [2, 3]},
-        }
-        """)
     assert again["predict"]["tries"] == 1 and again["predict"]["new_try"] is None and not again["predict"]["revealed"]
     assert any("not counted again" in note for note in again["notes"])
-    # A prediction with only unanswered fields is no try either.
-    blank = _check(root, 'prediction = {"y": {"shape": ...}}')
     assert blank["predict"]["tries"] == 1 and blank["predict"]["new_try"] is None
-    # The second different wrong prediction uses the last try: the answers come, for the wrong fields.
-    last = _check(root, wrong.replace('"is_view": True', '"is_view": False', 1))
     assert last["predict"]["revealed"] and last["predict"]["tries_left"] == 0
     assert last["predict"]["answers"] == {"y": {"shape": [3, 2], "is_view": True, "shares_storage_with": ["x"]},
                                           "z": {"dtype": "float32", "is_view": False}}
@@ -144,11 +166,10 @@ def test_answers_are_revealed_after_the_tries_and_a_resave_is_no_new_try(tmp_pat
     assert "The snippet gives: y.shape = (3, 2)" in shape["message"] and shape["details"]["expected"] == [3, 2]
     record = json.loads((root / ".tutor" / "progress.json").read_text())["tasks"]["views/transpose"]
     assert len(record["predict_tried"]) == 2 and record["attempts"] == 4 and not record["passed"]
-    # In Chinese, the text verdict says every field and its answer.
+    # Without the session, in Chinese: the text verdict says every field and its answer.
     (root / "exercises" / "views" / "transpose.py").write_text(_file(wrong), encoding="utf-8")
     text = run_tutor("check", "views/transpose", "--lang", "zh", cwd=root)
     assert "代码的实际结果：y.shape = (3, 2)" in text.stdout and "正确答案" in text.stdout
-
 
 def test_validation_locates_every_predict_error(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
@@ -269,3 +290,33 @@ def test_student_pack_keeps_predict_tasks_without_their_answers(tmp_path: Path) 
     root = make_workspace(tmp_path / "ws", out, {"views/transpose": _file(RIGHT["views/transpose"])})
     proc = run_tutor("check", "views/transpose", "--format", "json", cwd=root)
     assert proc.returncode == 0 and json.loads(proc.stdout)["status"] == "passed", proc.stdout + proc.stderr
+
+
+def test_the_session_counts_tries_as_tutor_check_does(tmp_path: Path, grader) -> None:
+    """`tutor start` in manual mode (Enter checks), with the real grader: the same file checked
+    twice is one try; a second wrong prediction reveals the answers."""
+    import io
+
+    from rich.console import Console
+
+    from tutor.ui.session import run_session
+    from tutor.workspace import Progress, Workspace
+
+    pack = load_pack(PACK)
+    ws = Workspace.create(tmp_path / "ws", pack, str(PACK))
+
+    def session(prediction: str, lines: str) -> str:
+        ws.exercise_path("views/transpose").write_text(_file(prediction), encoding="utf-8")
+        out = io.StringIO()
+        console = Console(file=out, width=200, color_system=None, force_terminal=False)
+        run_session(ws, pack, grader, "en", console=console, interactive=False, stdin=io.StringIO(lines))
+        return out.getvalue()
+
+    wrong = 'prediction = {"y": {"shape": (3, 2), "is_view": False, "shares_storage_with": ["x"]}, "z": {"dtype": "float32", "is_view": False}}'
+    out = session(wrong, "\n\nq\n")
+    assert "Wrong predictions so far: 1 of 2" in out and "not counted again" in out and "The snippet gives:" not in out
+    assert len(Progress.load(ws).get("views/transpose").predict_tried) == 1
+    out = session(wrong.replace('"shape": (3, 2)', '"shape": (2, 3)'), "\nq\n")
+    assert "The snippet gives: y.is_view = True" in out and "The snippet gives: y.shape = (3, 2)" in out
+    assert len(Progress.load(ws).get("views/transpose").predict_tried) == 2
+
