@@ -55,6 +55,9 @@ class Run:
     gradcheck: dict[str, Any] | None = None  # the child's gradcheck report (``checks/gradcheck.py``)
     # Storage identity: for each tensor path ("result", "result[0]", "input:x"), a storage key.
     storages: dict[str, int] = field(default_factory=dict)
+    # What the entry call cost, when the task measures it (``tutor.jail.efficiency``):
+    # {"flops": int, "alloc_bytes": int, "largest": {"bytes", "op", "shape", "dtype"} | None}.
+    efficiency: dict[str, Any] | None = None
 
 
 @dataclass
@@ -70,6 +73,7 @@ class CaseContext:
     lang: str
     source: str  # the learner's file
     entry: str
+    dims: dict[str, int] = field(default_factory=dict)  # the case's dims (none for a case of plain values)
 
 
 # The aspects each built-in check can fail on, most fundamental first within a check.
@@ -87,6 +91,8 @@ ASPECTS: dict[str, tuple[str, ...]] = {
     "gradcheck": ("cannot-run", "no-function", "mismatch", "rejected"),
     # A predict task: the field predicted wrong, or ``unanswered`` (a ``...`` left in the file).
     "predict": ("unanswered", "shape", "dtype", "is_view", "shares_storage_with", "grad", "value"),
+    # flops: more work than the limit; alloc: more fresh tensor memory than the limit.
+    "efficiency": ("flops", "alloc"),
 }
 SOURCE_ENTRY = "entry"  # the `source` aspect when the entry function is not in the file
 
@@ -108,6 +114,10 @@ def possible_aspects(kind: str, options: Any) -> set[str] | None:
         if not getattr(options, "strides", False):
             aspects.discard("strides")
         return aspects
+    if kind == "efficiency":
+        relative = getattr(options, "relative_to_reference", None) is not None
+        return {aspect for aspect, limit in (("flops", "max_flops"), ("alloc", "max_alloc_bytes"))
+                if relative or getattr(options, limit, None) is not None}
     return set(ASPECTS[kind]) if kind in ASPECTS else None
 
 

@@ -52,6 +52,12 @@ class CheckResult:
         return {"name": data.pop("name"), "aspect": data.pop("aspect"), **data}
 
 
+def only_efficiency_failed(results: list[CheckResult]) -> bool:
+    """Some check failed, and every one that did is ``efficiency``: the answer is right, but wasteful."""
+    failed = [r.name for r in results if not r.passed]
+    return bool(failed) and all(name == "efficiency" for name in failed)
+
+
 @dataclass
 class CaseInfo:
     """What a learner may know of a case: hidden random cases show shapes, not values."""
@@ -96,6 +102,15 @@ class Verdict:
     # A predict task graded as the learner's attempt: tries used and left, the try this verdict adds
     # (``new_try``, for the progress file), and the real answers once revealed (``tutor.grading.predict``).
     predict: dict[str, Any] | None = None
+    # What the entry call cost per case, when the task has an efficiency check: "case" (0-based),
+    # "flops", "alloc_bytes", "reference_flops", "reference_alloc_bytes", "max_flops",
+    # "max_alloc_bytes" (the limits applied there; None: not judged) and "largest" (the biggest
+    # fresh tensor: "bytes", "op", "shape", "dtype").
+    efficiency: list[dict[str, Any]] = field(default_factory=list)
+
+    def correct_but_wasteful(self) -> bool:
+        """Failed on efficiency only: every other check held."""
+        return self.status is Status.FAILED and only_efficiency_failed(self.checks)
 
     @property
     def passed(self) -> bool:

@@ -30,7 +30,7 @@ from tutor.checks import CaseContext, Finding, Run
 from tutor.checks import gradcheck
 from tutor import pycode
 from tutor.errors import PackError, Problem, UserError
-from tutor.grading import feedback, refusal, runtime_errors
+from tutor.grading import efficiency, feedback, refusal, runtime_errors
 from tutor.grading.compare import tensor_paths
 from tutor.grading.inputs import CaseError, CaseInputs, make_cases
 from tutor.grading.meta_case import cpu_pinned, is_meta, meta_case
@@ -43,7 +43,7 @@ from tutor.pack import helpers
 from tutor.pack.loader import Pack
 from tutor.pack.models import Task
 from tutor.source_text import SourceDecodeError, decode_source
-from tutor.verdict import CaseInfo, CheckResult, PackRef, Status, Verdict
+from tutor.verdict import CaseInfo, CheckResult, PackRef, Status, Verdict, only_efficiency_failed
 
 MAX_SOURCE_BYTES = 1 << 20
 PREPARED_CACHE = 256  # (task, seed) preparations kept: a whole course, several seeds
@@ -285,6 +285,7 @@ class Grader:
             "module": module,
             "device": self.device,
             "record": bool(task.check("forbid") or task.check("require")),
+            "efficiency": bool(task.check("efficiency")),
             "allow_internals": task.allow_internals,
             "deadline": task.timeout * ncases + STARTUP_ALLOWANCE,
             "case_timeout": task.timeout,
@@ -322,7 +323,8 @@ class Grader:
                     cases = make_cases(task_id, task, seed, self.device)
                 except CaseError as exc:
                     raise PackError([Problem(pack.locate(task_id, *exc.path), str(exc))]) from None
-                ref_runs, upstreams = reference.run_cases(cases, backward, self.device)
+                ref_runs, upstreams = reference.run_cases(cases, backward, self.device,
+                                                          measure=bool(task.check("efficiency")))
                 if task.meta_case and cases:  # results must follow their inputs' device (no backward there)
                     cases.append(meta_case(cases[0], len(cases), cpu_pinned(task)))
                     meta_runs, meta_upstreams = reference.run_cases(cases[-1:], [], self.device)
@@ -382,6 +384,8 @@ class Grader:
         case_checks = [c for c in runnable if _scope(c) == "case"]
         task_checks = [c for c in runnable if _scope(c) == "task"]
         passed_cases = 0
+        wasteful_cases = 0  # right on every other check, over an efficiency limit
+        measured = task.check("efficiency")
         for case, ref_run in zip(cases, ref_runs):
             run = outcome.runs.get(case.index)
             if run is None:
@@ -389,7 +393,7 @@ class Grader:
             ctx = CaseContext(task_id=verdict.task, case=case.index, hidden=case.hidden, args=case.args,
                               learner=run, reference=ref_run,
                               tolerance=(task.tolerance.rtol, task.tolerance.atol) if task.tolerance else None,
-                              device=self.device, lang=lang, source=source, entry=task.entry)
+                              device=self.device, lang=lang, source=source, entry=task.entry, dims=case.dims)
             results = []
             for spec in [s for s in case_checks if s.kind == "result"] if is_meta(case) else case_checks:
                 finding = _run_check(spec, ctx, pack)
@@ -400,6 +404,10 @@ class Grader:
                 results.append(self._result(spec.kind, finding, case.index, task, ctx))
             verdict.checks.extend(feedback.ordered(results))
             passed_cases += all(r.passed for r in results)
+            wasteful_cases += only_efficiency_failed(results)
+            figures = efficiency.row(ctx, measured.options) if measured and not is_meta(case) else None
+            if figures is not None:
+                verdict.efficiency.append(figures)
         task_ok = True
         if task_checks:
             ctx = CaseContext(task_id=verdict.task, case=0, hidden=False, args={}, learner=Run(), reference=Run(),
@@ -435,10 +443,14 @@ class Grader:
         else:
             verdict.status = Status.FAILED
 
+        # A correct but wasteful case earns the efficiency check's credit.
+        earned = passed_cases + efficiency.credit(task) * wasteful_cases
         if verdict.status is Status.PASSED:
             verdict.score = float(task.points)
         elif task.partial and task_ok and cases:
-            verdict.score = round(task.points * passed_cases / len(cases), 2)
+            verdict.score = round(task.points * earned / len(cases), 2)
+        elif verdict.status is Status.FAILED and task_ok and passed_cases + wasteful_cases == len(cases):
+            verdict.score = round(task.points * efficiency.credit(task), 2)
 
     def _explained(self, verdict: Verdict, trace: str, args: dict[str, Any]) -> str:
         """The learner's traceback, under one sentence explaining it when the error is a known one."""
@@ -634,4 +646,5 @@ def _as_run(value: Any, header: dict[str, Any]) -> Run:
         ops=names("ops"),
         grad_fns=names("grad_fns"),
         gradcheck=gradcheck.decode(header.get("gradcheck")),
+        efficiency=efficiency.read_figures(header.get("efficiency")),
     )

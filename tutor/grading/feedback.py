@@ -33,7 +33,7 @@ _RANKS: dict[tuple[str, str | None], int] = {
     ("result", "dtype"): 2, ("result", "device"): 2, ("result", "requires_grad"): 2,
     ("result", "values"): 3, ("input_grads", None): 3, ("backward", None): 3, ("custom", None): 3,
     ("forbid", None): 4, ("require", None): 4, ("source", None): 4,
-    ("result", "strides"): 5,
+    ("result", "strides"): 5, ("efficiency", None): 6,
 }  # fmt: skip
 _DEFAULT_RANK = 3
 

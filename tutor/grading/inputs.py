@@ -10,7 +10,7 @@ same numbers.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -26,6 +26,7 @@ from tutor.pack.models import (
     TensorBase,
     TensorValues,
     dim_value,
+    spec_symbols,
 )
 
 UNIQUE_ATTEMPTS = 20
@@ -50,6 +51,8 @@ class CaseInputs:
     seed: int
     args: dict[str, Any]
     described: dict[str, str]  # what the learner may see of each argument
+    # The dims this case's sizes were drawn with; empty for a case written as plain values.
+    dims: dict[str, int] = field(default_factory=dict)
 
 
 def derive_seed(*parts: object) -> int:
@@ -63,20 +66,21 @@ def make_cases(task_id: str, task: Task, run_seed: int, device: str) -> list[Cas
     cases = []
     for i, case in enumerate(task.cases):
         seed = derive_seed("fixed", task_id, i)
-        args = _make_args(task, case.args, case.pinned, seed, device, ("cases", i))
-        cases.append(CaseInputs(i, False, seed, args, {n: describe(v, hidden=False) for n, v in args.items()}))
+        args, dims = _make_args(task, case.args, case.pinned, seed, device, ("cases", i))
+        cases.append(CaseInputs(i, False, seed, args, {n: describe(v, hidden=False) for n, v in args.items()}, dims))
     templates = task.hidden_templates()
     for j in range(task.random_cases):
         index = len(task.cases) + j
         seed = derive_seed("random", task_id, run_seed, j)
         template = templates[j % len(templates)]
-        args = _make_args(task, template.args, template.pinned, seed, device, template.source)
-        cases.append(CaseInputs(index, True, seed, args, {n: describe(v, hidden=True) for n, v in args.items()}))
+        args, dims = _make_args(task, template.args, template.pinned, seed, device, template.source)
+        cases.append(CaseInputs(index, True, seed, args, {n: describe(v, hidden=True) for n, v in args.items()}, dims))
     return cases
 
 
 def _make_args(task: Task, specs: dict[str, Any], pinned: dict[str, int], seed: int, device: str,
-               where: tuple[object, ...]) -> dict[str, Any]:
+               where: tuple[object, ...]) -> tuple[dict[str, Any], dict[str, int]]:
+    """The arguments, and the dims they were made with (none when no argument names a dim)."""
     try:
         dims = task.draw_dims(pinned, seed)
     except ValueError as exc:
@@ -87,7 +91,7 @@ def _make_args(task: Task, specs: dict[str, Any], pinned: dict[str, int], seed: 
             args[name] = build(spec, dims, seed + k, device)
         except (ValueError, ExprError) as exc:
             raise CaseError(f"{name}: {exc} (dims {_dims_text(dims)})", (*where, name)) from None
-    return args
+    return args, (dims if any(spec_symbols(spec) for spec in specs.values()) else {})
 
 
 def _dims_text(dims: dict[str, int]) -> str:

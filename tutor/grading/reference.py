@@ -17,7 +17,7 @@ import torch
 from tutor.checks import Run
 from tutor.errors import PackError, Problem
 from tutor.grading.inputs import derive_seed
-from tutor.jail import wire
+from tutor.jail import efficiency, wire
 from tutor.jail.harness import input_grads, run_backward, tensors_in
 
 # Inputs, references and upstream gradients touch torch's global state
@@ -61,25 +61,34 @@ class Reference:
         self.task_id = task_id
         self.where = where
 
-    def run_cases(self, cases: list[Any], backward: list[str], device: str) -> tuple[list[Run], list[list[Any]]]:
-        """Run every case (``CaseInputs``) on its own copy of the inputs: the runs and upstream gradients."""
+    def run_cases(self, cases: list[Any], backward: list[str], device: str, *,
+                  measure: bool = False) -> tuple[list[Run], list[list[Any]]]:
+        """Run every case (``CaseInputs``) on its own copy of the inputs: the runs and upstream gradients.
+
+        With ``measure``, each run carries the call's FLOPs and allocations, counted as the
+        sandbox counts the learner's (the efficiency check compares the two).
+        """
         runs, upstreams = [], []
         for case in cases:
-            run, upstream = self.run(copy_inputs(case.args, device), case.index, backward, case.seed)
+            run, upstream = self.run(copy_inputs(case.args, device), case.index, backward, case.seed, measure=measure)
             runs.append(run)
             upstreams.append(upstream)
         return runs, upstreams
 
-    def run(self, args: dict[str, Any], case_index: int, backward: list[str], case_seed: int) -> tuple[Run, list[Any]]:
+    def run(self, args: dict[str, Any], case_index: int, backward: list[str], case_seed: int, *,
+            measure: bool = False) -> tuple[Run, list[Any]]:
         """Call the reference; returns its Run and the upstream gradients drawn for backward."""
+        meter = efficiency.Meter() if measure else None
         with torch_state_guard():
             try:
-                result = self.func(**args)
+                with meter if meter is not None else contextlib.nullcontext():
+                    result = self.func(**args)
             except Exception as exc:  # noqa: BLE001
                 raise PackError(
                     [Problem(self.where, f"the solution raises on case {case_index + 1}: {type(exc).__name__}: {exc}")]
                 ) from None
-            run = Run(result=result, inputs=args, grads=input_grads(args))
+            run = Run(result=result, inputs=args, grads=input_grads(args),
+                      efficiency=meter.figures() if meter is not None else None)
             upstream: list[Any] = []
             if backward:
                 outputs = [t for t in tensors_in(result) if t.requires_grad]

@@ -25,7 +25,7 @@ import torch
 from torch.overrides import TorchFunctionMode, resolve_name
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from tutor.jail import classes, dialect, frames, gradcheck, wire
+from tutor.jail import classes, dialect, efficiency, frames, gradcheck, wire
 from tutor.jail.channel import Report
 
 _backward = torch.autograd.backward
@@ -490,8 +490,10 @@ def _run_case(index: int, case: dict[str, Any], job: dict[str, Any], entry: Call
     args = case["args"]
     checking = case.get("gradcheck")  # copies taken before the call can change the inputs
     copies = gradcheck.prepare(args, checking) if checking else None
+    meter = efficiency.Meter() if job.get("efficiency") else None  # FLOPs and allocations, when the task asks
     try:
-        result = entry(**args)
+        with meter if meter is not None else contextlib.nullcontext():
+            result = entry(**args)
     except BaseException as exc:  # noqa: BLE001 - SystemExit in the learner's function is their error
         report.send({"kind": "case", "case": index, "error": learner_traceback(exc, filename)})
         return
@@ -530,6 +532,7 @@ def _run_case(index: int, case: dict[str, Any], job: dict[str, Any], entry: Call
             "ops": list(recorder.ops),
             "grad_fns": _grad_fn_names(outputs),
             **checked,
+            "efficiency": meter.figures() if meter is not None else None,
         },
         blob,
     )

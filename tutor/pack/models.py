@@ -468,6 +468,58 @@ class CheckSpec(Strict):
         return self.kind
 
 
+Limit = Annotated[Union[int, str], BeforeValidator(lambda v: _limit(v))]
+
+
+def _limit(value: Any) -> Any:
+    """A count (FLOPs, bytes): a non-negative integer, or an expression of the task's dims."""
+    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"expected a whole number or {dimexpr.ARITH_HELP}, not {value!r}")
+    if isinstance(value, float):
+        value = int(value)
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("a limit cannot be negative")
+        return value
+    if isinstance(value, str):
+        return _expression(value)
+    raise ValueError(f"expected a whole number or {dimexpr.ARITH_HELP}, not {value!r}")
+
+
+class EfficiencyOptions(Strict):
+    """``{efficiency: {max_flops: ..., max_alloc_bytes: ..., relative_to_reference: 2.0, credit: 0.5}}``.
+
+    Measured around the entry call on each case (``tutor.jail.efficiency``). A
+    limit that names dims is filled in with the case's dims and is judged only
+    on cases whose sizes come from dims (a case written as plain values has none).
+    """
+
+    max_flops: Limit | None = Field(
+        None, description="most FLOPs the entry call may take on a case: a number or an expression of dims (`2 * n * n * d`)"
+    )
+    max_alloc_bytes: Limit | None = Field(
+        None, description="most bytes of fresh tensor memory the entry call may allocate on a case (views allocate none)"
+    )
+    relative_to_reference: float | None = Field(
+        None, ge=1, description="most FLOPs and bytes as a multiple of the reference's on the same case (at least 1)"
+    )
+    credit: float = Field(
+        0, ge=0, le=1,
+        description="share of the task's points a correct answer earns when only this check fails (0: none)",
+    )
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> EfficiencyOptions:
+        if self.max_flops is None and self.max_alloc_bytes is None and self.relative_to_reference is None:
+            raise ValueError("efficiency needs a limit: max_flops, max_alloc_bytes or relative_to_reference")
+        return self
+
+    def expressions(self) -> dict[str, str]:
+        """The limits written as expressions of dims, by field name."""
+        return {k: v for k, v in (("max_flops", self.max_flops), ("max_alloc_bytes", self.max_alloc_bytes))
+                if isinstance(v, str)}
+
+
 def _no_options(kind: str, options: Any) -> None:
     if options not in (None, {}, True):
         raise ValueError(f"check {kind!r} takes no options")
@@ -530,6 +582,7 @@ CHECK_OPTIONS: dict[str, Any] = {
     "custom": _custom,
     "gradcheck": lambda k, o: GradcheckOptions.model_validate(o or {}),
     "predict": _no_options,
+    "efficiency": lambda k, o: EfficiencyOptions.model_validate(o if o is not None else {}),
 }
 
 
@@ -685,6 +738,13 @@ class Task(Strict):
             misfit = spec.options.misfit(self) if spec.kind == "gradcheck" else None
             if misfit:
                 raise located(misfit[0], "checks", i, "gradcheck", misfit[1])
+        for i, check in enumerate(self.checks):
+            if check.kind == "efficiency":
+                for name, text in check.options.expressions().items():
+                    unknown = dimexpr.parse(text).symbols() - set(self.dims)
+                    if unknown:
+                        raise located(f"efficiency: {name} names {', '.join(sorted(unknown))}, which has no range"
+                                      " in `dims`", "checks", i, "efficiency", name)
         unknown_feedback = {key for key in self.feedback if key.split(".", 1)[0] not in {c.kind for c in self.checks}}
         if unknown_feedback:
             raise ValueError(

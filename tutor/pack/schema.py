@@ -151,7 +151,7 @@ def _fix(schema: dict[str, Any]) -> dict[str, Any]:
     }
 
     defs["CheckSpec"] = _check_schema()
-    for name in ("ResultOptions", "SourceOptions", "CustomOptions", "GradcheckOptions"):
+    for name in ("ResultOptions", "SourceOptions", "CustomOptions", "GradcheckOptions", "EfficiencyOptions"):
         defs.setdefault(name, _options_schema(name))
     defs["DimValue"]["properties"]["dim"]["description"] = "a dim name, or an expression of dims such as `n + 1`"
     bound = {"anyOf": [{"type": "number"}, {"type": "string", "minLength": 1}, {"type": "null"}], "default": None,
@@ -271,12 +271,19 @@ def _check_kinds() -> set[str]:
 
 
 def _options_schema(name: str) -> dict[str, Any]:
-    from tutor.pack.models import CustomOptions, GradcheckOptions, ResultOptions, SourceOptions
+    from tutor.pack.models import CustomOptions, EfficiencyOptions, GradcheckOptions, ResultOptions, SourceOptions
 
     model = {"ResultOptions": ResultOptions, "SourceOptions": SourceOptions, "CustomOptions": CustomOptions,
-             "GradcheckOptions": GradcheckOptions}[name]
+             "GradcheckOptions": GradcheckOptions, "EfficiencyOptions": EfficiencyOptions}[name]
     schema = model.model_json_schema(mode="validation")
     schema.pop("$defs", None)
+    if name == "EfficiencyOptions":  # a limit: a count, or an expression of dims
+        limit = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "minLength": 1}, {"type": "null"}]}
+        for key in ("max_flops", "max_alloc_bytes"):
+            schema["properties"][key] = {"title": schema["properties"][key].get("title", key),
+                                         "description": schema["properties"][key].get("description", ""),
+                                         "default": None, **limit}
+        schema["anyOf"] = [{"required": [key]} for key in ("max_flops", "max_alloc_bytes", "relative_to_reference")]
     return schema
 
 
@@ -293,13 +300,14 @@ _CHECK_TEXT = {
     "custom": "the pack's own check: checks.module:function, or {check, options, scope: case|task, rule}",
     "gradcheck": "torch.autograd.gradcheck on the learner's custom autograd.Function, in float64, in the sandbox",
     "predict": "a predict task's prediction matches what its snippet gives, field by field (a predict task's only check)",
+    "efficiency": "the entry call's FLOPs and fresh allocation on each case stay within these limits",
 }
 
 
 def _check_schema() -> dict[str, Any]:
     kinds = _check_kinds()
     known = {"result", "aliasing", "mutation", "input_grads", "backward", "forbid", "require", "source", "custom",
-             "gradcheck", "predict"}
+             "gradcheck", "predict", "efficiency"}
     if kinds != known:
         raise SchemaDrift(f"check kinds changed: {sorted(kinds ^ known)}; describe them in tutor/pack/schema.py")
     empty = {"anyOf": [{"type": "null"}, {"const": True}, {"type": "object", "maxProperties": 0}]}
@@ -313,6 +321,7 @@ def _check_schema() -> dict[str, Any]:
         "require": _NAMES,
         "source": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/SourceOptions"}]},
         "gradcheck": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/GradcheckOptions"}]},
+        "efficiency": {"$ref": "#/$defs/EfficiencyOptions"},
         "custom": {"anyOf": [
             {"type": "string", "pattern": r"^checks(\.[A-Za-z_]\w*)+:[A-Za-z_]\w*$"},
             {"$ref": "#/$defs/CustomOptions"},
