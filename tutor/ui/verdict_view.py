@@ -29,6 +29,8 @@ from rich.table import Table
 from rich.text import Text
 
 from tutor.i18n import Message
+from tutor.measures import fmt_bytes, fmt_flops, fmt_shape
+from tutor.reports.common import fmt_points
 from tutor.ui.text import colon, join_words, markdown
 from tutor.verdict import CaseInfo, CheckResult, Status, Verdict
 
@@ -37,6 +39,7 @@ __all__ = [
     "ReferenceView",
     "TensorDetailsView",
     "AliasingDetailsView",
+    "EfficiencyView",
     "status_line",
     "path_label",
     "tidy_description",
@@ -166,6 +169,16 @@ class M:
     )
     nothing = Message("nothing", "无")
     duration = Message("{ms} ms", "{ms} 毫秒")
+    # Efficiency figures.
+    cost = Message("What your answer costs (yours / the reference's / the limit)", "你的答案的开销（你的 / 参考答案的 / 上限）")
+    cost_case = Message("case", "用例")
+    cost_flops = Message("FLOPs", "浮点运算")
+    cost_alloc = Message("new memory", "新分配内存")
+    cost_largest = Message("largest tensor", "最大的张量")
+    cost_wasteful = Message(
+        "Your answer is right, but over the efficiency limits: it earns {score} of {max} points.",
+        "你的答案是对的，但超出了效率上限：得 {score} 分（满分 {max}）。",
+    )
 
 
 _STATUS_STYLE = {
@@ -256,10 +269,14 @@ class VerdictView:
             yield from self._passed()
         elif status is Status.FAILED:
             yield from self._failed(console)
+            if v.correct_but_wasteful():
+                yield Text(M.cost_wasteful(lang, score=fmt_points(v.score), max=fmt_points(v.max_score)), style="yellow")
         elif status is Status.ERROR:
             yield from self._error()
         else:
             yield from self._stopped(status)
+        if v.efficiency and status in (Status.PASSED, Status.FAILED):
+            yield EfficiencyView(v, lang)
         for note in v.notes:
             yield Text(note, style="yellow")
         yield from self._output()
@@ -388,6 +405,42 @@ class VerdictView:
                     title_align="left",
                     border_style="dim",
                 )
+
+
+class EfficiencyView:
+    """``verdict.efficiency``: per case, the learner's FLOPs and new memory beside the reference's and the limits."""
+
+    def __init__(self, verdict: Verdict, lang: str = "en") -> None:
+        self.verdict, self.lang = verdict, lang
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lang = self.lang
+        cases = {c.index: c for c in self.verdict.cases}
+        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, padding=(0, 2),
+                      title=M.cost(lang), title_justify="left", title_style="bold")
+        for label in (M.cost_case, M.cost_flops, M.cost_alloc):
+            table.add_column(label(lang), no_wrap=True)
+        table.add_column(M.cost_largest(lang))
+        for row in self.verdict.efficiency:
+            info = cases.get(row.get("case"))
+            label = (M.case_hidden if info is not None and info.hidden else M.case_fixed)(lang, n=int(row.get("case", 0)) + 1)
+            largest = row.get("largest") or {}
+            table.add_row(
+                label,
+                _cost(row.get("flops"), row.get("reference_flops"), row.get("max_flops"), fmt_flops),
+                _cost(row.get("alloc_bytes"), row.get("reference_alloc_bytes"), row.get("max_alloc_bytes"), fmt_bytes),
+                Text(f"{fmt_shape(largest['shape'])} {largest['dtype']}" if largest else "–", style="dim"),
+            )
+        yield table
+
+
+def _cost(got: Any, reference: Any, limit: Any, fmt: Any) -> Text:
+    """``yours / reference / limit``, yours in red when over the limit."""
+    over = isinstance(got, int) and isinstance(limit, int) and got > limit
+    text = Text(fmt(got) if isinstance(got, int) else "–", style="bold red" if over else "")
+    for part in (reference, limit):
+        text.append(" / " + (fmt(part) if isinstance(part, int) else "–"), style="dim")
+    return text
 
 
 class ReferenceView:
