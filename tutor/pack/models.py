@@ -474,7 +474,7 @@ Limit = Annotated[Union[int, str], BeforeValidator(lambda v: _limit(v))]
 def _limit(value: Any) -> Any:
     """A count (FLOPs, bytes): a non-negative integer, or an expression of the task's dims."""
     if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
-        raise ValueError(f"expected a whole number or {dimexpr.ARITH_HELP}, not {value!r}")
+        raise ValueError(f"expected {dimexpr.ARITH_HELP}, not {value!r}")
     if isinstance(value, float):
         value = int(value)
     if isinstance(value, int):
@@ -483,7 +483,14 @@ def _limit(value: Any) -> Any:
         return value
     if isinstance(value, str):
         return _expression(value)
-    raise ValueError(f"expected a whole number or {dimexpr.ARITH_HELP}, not {value!r}")
+    raise ValueError(f"expected {dimexpr.ARITH_HELP}, not {value!r}")
+
+
+def _efficiency(options: Any) -> EfficiencyOptions:
+    if not isinstance(options, (dict, EfficiencyOptions)):
+        raise ValueError("efficiency takes a mapping of limits, e.g. {efficiency: {max_alloc_bytes: 8 * n, credit: 0.5}}"
+                         " (max_flops, max_alloc_bytes, relative_to_reference, credit)")
+    return EfficiencyOptions.model_validate(options)
 
 
 class EfficiencyOptions(Strict):
@@ -501,12 +508,20 @@ class EfficiencyOptions(Strict):
         None, description="most bytes of fresh tensor memory the entry call may allocate on a case (views allocate none)"
     )
     relative_to_reference: float | None = Field(
-        None, ge=1, description="most FLOPs and bytes as a multiple of the reference's on the same case (at least 1)"
+        None, description="most FLOPs and bytes as a multiple of the reference's on the same case (at least 1)"
     )
     credit: float = Field(
         0, ge=0, le=1,
         description="share of the task's points a correct answer earns when only this check fails (0: none)",
     )
+
+    @field_validator("relative_to_reference")
+    @classmethod
+    def _at_least_one(cls, value: float | None) -> float | None:
+        if value is not None and not value >= 1:
+            raise ValueError(f"relative_to_reference is a multiple of the reference's figures, at least 1 (not {value:g}):"
+                             " the reference must meet its own limit")
+        return value
 
     @model_validator(mode="after")
     def _some_limit(self) -> EfficiencyOptions:
@@ -582,7 +597,7 @@ CHECK_OPTIONS: dict[str, Any] = {
     "custom": _custom,
     "gradcheck": lambda k, o: GradcheckOptions.model_validate(o or {}),
     "predict": _no_options,
-    "efficiency": lambda k, o: EfficiencyOptions.model_validate(o if o is not None else {}),
+    "efficiency": lambda k, o: _efficiency(o),
 }
 
 

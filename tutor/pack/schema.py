@@ -283,6 +283,7 @@ def _options_schema(name: str) -> dict[str, Any]:
             schema["properties"][key] = {"title": schema["properties"][key].get("title", key),
                                          "description": schema["properties"][key].get("description", ""),
                                          "default": None, **limit}
+        schema["properties"]["relative_to_reference"]["anyOf"] = [{"type": "number", "minimum": 1}, {"type": "null"}]
         schema["anyOf"] = [{"required": [key]} for key in ("max_flops", "max_alloc_bytes", "relative_to_reference")]
     return schema
 
