@@ -23,6 +23,7 @@ from typing import Any
 
 from tutor.checks import Run
 from tutor.errors import PackError, Problem
+from tutor.grading.efficiency import read_figures
 from tutor.grading.inputs import CaseInputs, describe, make_cases
 from tutor.i18n import Message
 from tutor.jail import frames, wire
@@ -70,6 +71,8 @@ def write(task_id: str, task: Task, cases: list[CaseInputs], runs: list[Run], up
     meta = {
         "format": FORMAT, "task": task_id, "fingerprint": fingerprint(task), "hidden": task.random_cases,
         "seeds": [c.seed for c in cases], "args": args_doc, "runs": runs_doc, "args_bytes": len(args_blob),
+        # For efficiency checks: each case's dims and the reference's figures (plain data).
+        "dims": [c.dims for c in cases], "efficiency": [r.efficiency for r in runs],
     }
     base.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
     base.with_suffix(".bin").write_bytes(args_blob + runs_blob)
@@ -97,17 +100,25 @@ def read(root: Path, task_id: str, task: Task, device: str, where: Any,
         args_list = wire.decode(meta["args"], blob[:split], device=device, max_bytes=MAX_BYTES)
         stored = wire.decode(meta["runs"], blob[split:], device=device, max_bytes=MAX_BYTES)
         seeds = [int(s) for s in meta["seeds"]]
-        if not (len(args_list) == len(stored) == len(seeds) == len(task.cases)):
+        dims = [_dims(d) for d in meta.get("dims") or [{}] * len(seeds)]
+        figures = [read_figures(f) for f in meta.get("efficiency") or [None] * len(seeds)]
+        if not (len(args_list) == len(stored) == len(seeds) == len(dims) == len(figures) == len(task.cases)):
             raise ValueError("the number of cases differs")
     except PackError:
         raise
     except (OSError, ValueError, KeyError, TypeError, frames.WireError) as exc:
         raise PackError([Problem(where, M_BROKEN(lang, why=str(exc)[:200]))]) from None
-    cases = [CaseInputs(i, False, seed, args, {n: describe(v, hidden=False) for n, v in args.items()})
-             for i, (seed, args) in enumerate(zip(seeds, args_list))]
+    cases = [CaseInputs(i, False, seed, args, {n: describe(v, hidden=False) for n, v in args.items()}, case_dims)
+             for i, (seed, args, case_dims) in enumerate(zip(seeds, args_list, dims))]
     runs = [Run(result=s["run"]["result"], inputs=s["run"]["inputs"], grads=s["run"]["grads"],
-                backward_grads=s["run"]["backward_grads"]) for s in stored]
+                backward_grads=s["run"]["backward_grads"], efficiency=f) for s, f in zip(stored, figures)]
     return cases, runs, [list(s["upstream"]) for s in stored]
+
+
+def _dims(raw: Any) -> dict[str, int]:
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and type(v) is int for k, v in raw.items()):
+        raise ValueError("bad dims")
+    return raw
 
 
 def fixed_cases(task_id: str, task: Task, device: str) -> list[CaseInputs]:

@@ -114,7 +114,7 @@ def _write_public(pack: Pack, out: Path) -> None:
             reference = Reference(task_id, task.solution, task.entry, pack.locate(task_id, "solution"),
                                   preamble=pack.preamble(task_id))
             backward = list(task.check("backward").options) if task.check("backward") else []
-            runs, upstreams = reference.run_cases(cases, backward, "cpu")
+            runs, upstreams = reference.run_cases(cases, backward, "cpu", measure=bool(task.check("efficiency")))
             public.write(task_id, task, cases, runs, upstreams, out)
             ids.append(task_id)
     public.write_index(out, ids)
