@@ -4,7 +4,8 @@ Instructors grading a whole class want to know which misconceptions are
 common, not only who scored what, so this module turns a list of
 ``WorkspaceResult`` (from ``tutor grade --format json`` or merged shards) into
 counts per task: the pass rate, the checks and aspects that failed most, the
-error types, and — when the workspaces' progress files are at hand — attempts,
+error types, for tasks with an efficiency check how many answers were right
+but wasteful and the median cost, and — when the workspaces' progress files are at hand — attempts,
 hints and time to the first pass. It is pure data (no rendering, no torch) so
 the HTML page, a test and any future format read the same numbers.
 """
@@ -41,6 +42,11 @@ class TaskStats:
     attempts: list[int] = field(default_factory=list)
     hints: list[int] = field(default_factory=list)
     seconds_to_pass: list[float] = field(default_factory=list)
+    # Efficiency checks: answers right on every other check but over a limit, and each
+    # measured answer's largest figures over its cases (FLOPs, bytes of new memory).
+    wasteful: int = 0
+    flops: list[int] = field(default_factory=list)
+    alloc_bytes: list[int] = field(default_factory=list)
 
     @property
     def pass_rate(self) -> float:
@@ -53,6 +59,14 @@ class TaskStats:
     @property
     def mean_hints(self) -> float | None:
         return statistics.fmean(self.hints) if self.hints else None
+
+    @property
+    def median_flops(self) -> float | None:
+        return statistics.median(self.flops) if self.flops else None
+
+    @property
+    def median_alloc_bytes(self) -> float | None:
+        return statistics.median(self.alloc_bytes) if self.alloc_bytes else None
 
 
 @dataclass
@@ -75,6 +89,11 @@ class ClassStats:
     def scores(self) -> list[float]:
         """Each student's score as a fraction of the maximum (0 when the maximum is 0)."""
         return [s.score / s.max_score if s.max_score else 0.0 for s in self.students]
+
+    @property
+    def measured(self) -> bool:
+        """Whether any task of the class has efficiency figures (the report shows them then)."""
+        return any(task.flops for task in self.tasks)
 
     def error_types(self) -> Counter[str]:
         total: Counter[str] = Counter()
@@ -125,6 +144,10 @@ def class_stats(results: list[WorkspaceResult], base: Path | None = None) -> Cla
             # The aspect when there is one ("aliasing.copy-where-view"), else the check: the
             # mistake, counted once per student however many cases showed it.
             stats.failures.update({f"{c.name}.{c.aspect}" if c.aspect else c.name for c in v.failed_checks()})
+            stats.wasteful += v.correct_but_wasteful()
+            if v.efficiency:
+                stats.flops.append(max(int(row["flops"]) for row in v.efficiency))
+                stats.alloc_bytes.append(max(int(row["alloc_bytes"]) for row in v.efficiency))
             record = progress.get(v.task) if progress else None
             if record is not None and record.attempts:
                 stats.attempts.append(record.attempts)

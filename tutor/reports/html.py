@@ -13,6 +13,7 @@ import io
 from html import escape
 
 from tutor.i18n import Message
+from tutor.measures import fmt_bytes, fmt_flops
 from tutor.reports.analytics import ClassStats, TaskStats
 from tutor.reports.common import fmt_points
 
@@ -37,6 +38,8 @@ _T = {
     "time": Message("median time to pass", "通过所用时间中位数"),
     "hints": Message("hints per student", "人均提示数"),
     "attempts": Message("median attempts", "尝试次数中位数"),
+    "efficiency": Message("efficiency: right but over the limit · median FLOPs · median new memory",
+                          "效率：正确但超出上限 · 浮点运算中位数 · 新分配内存中位数"),
     "students": Message("Students", "学生"),
     "student": Message("student", "学生"),
     "score": Message("score", "成绩"),
@@ -127,7 +130,15 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
-def _task_row(task: TaskStats, progress: bool) -> str:
+def _efficiency_cell(task: TaskStats) -> str:
+    if not task.flops:
+        return "<td class=num>–</td>"
+    flops, alloc = task.median_flops, task.median_alloc_bytes
+    return (f"<td class=num>{task.wasteful}/{task.graded} · {escape(fmt_flops(int(flops or 0)))}"
+            f" · {escape(fmt_bytes(int(alloc or 0)))}</td>")
+
+
+def _task_row(task: TaskStats, progress: bool, measured: bool = False) -> str:
     cells = [
         f"<td><code>{escape(task.task)}</code><br>{escape(task.title)}</td>",
         f"<td class=num>{task.passed}/{task.graded}"
@@ -135,6 +146,8 @@ def _task_row(task: TaskStats, progress: bool) -> str:
         f"<td>{_counts(task.failures)}</td>",
         f"<td>{_counts(task.errors)}</td>",
     ]
+    if measured:
+        cells.append(_efficiency_cell(task))
     if progress:
         median_attempts = sorted(task.attempts)[len(task.attempts) // 2] if task.attempts else None
         cells += [
@@ -150,6 +163,8 @@ def render(stats: ClassStats, lang: str = "en") -> str:
     scores = sorted(stats.scores)
     median = round(100 * scores[len(scores) // 2]) if scores else 0
     task_head = [t["task"], t["passed"], t["failed_most"], t["error_col"]]
+    if stats.measured:
+        task_head.append(t["efficiency"])
     if stats.has_progress:
         task_head += [t["time"], t["hints"], t["attempts"]]
     task_ids = [task.task for task in stats.tasks]
@@ -176,7 +191,7 @@ def render(stats: ClassStats, lang: str = "en") -> str:
 <div class=charts>{figures}</div>{errors_note}
 <h2>{escape(t['tasks'])}</h2>{progress_note}
 <table id=tasks><thead><tr>{''.join(f'<th>{escape(h)}</th>' for h in task_head)}</tr></thead>
-<tbody>{''.join(_task_row(task, stats.has_progress) for task in stats.tasks)}</tbody></table>
+<tbody>{''.join(_task_row(task, stats.has_progress, stats.measured) for task in stats.tasks)}</tbody></table>
 <h2>{escape(t['students'])}</h2>
 <table id=students><thead><tr><th>{escape(t['student'])}</th><th>{escape(t['score'])}</th><th>{escape(t['passed'])}</th>
 {''.join(f"<th title='{escape(task)}'>{i + 1}</th>" for i, task in enumerate(task_ids))}</tr></thead>
