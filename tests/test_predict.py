@@ -320,3 +320,27 @@ def test_the_session_counts_tries_as_tutor_check_does(tmp_path: Path, grader) ->
     assert "The snippet gives: y.is_view = True" in out and "The snippet gives: y.shape = (3, 2)" in out
     assert len(Progress.load(ws).get("views/transpose").predict_tried) == 2
 
+
+
+def test_the_reader_refuses_code_and_caps_size_and_depth() -> None:
+    """The prediction is walked node by node: anything that would need running, or is too big, is a
+    located error (the file is never executed, so nothing else could catch it)."""
+    import pytest
+
+    from tutor.pack.prediction import MAX_DEPTH, MAX_NODES, PredictionError, read
+
+    def refused(source: str) -> PredictionError:
+        with pytest.raises(PredictionError) as info:
+            read(source)
+        return info.value
+
+    assert "is code" in refused('prediction = {"y": {"value": len([1])}}').text("en")
+    assert "is code" in refused('prediction = {"y": {"value": torch.inf}}').text("en")
+    assert refused('x = 1\nprediction = {"y": {"shape": [2] * 3}}').line == 2
+    deep = "[" * (MAX_DEPTH + 2) + "1" + "]" * (MAX_DEPTH + 2)
+    assert "too large or nested too deeply" in refused(f'prediction = {{"y": {{"value": {deep}}}}}').text("en")
+    wide = ", ".join(["1"] * MAX_NODES)
+    assert "太大" in refused(f'prediction = {{"y": {{"value": [{wide}]}}}}').text("zh")
+    assert "no `prediction = {...}`" in refused("answer = 3").text("en")
+    ok = read('prediction = {"y": {"dtype": torch.long, "shape": torch.Size([2]), "value": -1.5}}')
+    assert [(e.key, e.value) for e in ok.entries] == [("y.dtype", "int64"), ("y.shape", (2,)), ("y.value", -1.5)]

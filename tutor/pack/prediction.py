@@ -91,9 +91,9 @@ class Prediction:
 
 
 M_SYNTAX = Message(en="this is not valid Python: {why}", zh="这不是有效的 Python：{why}")
-M_NO_PREDICTION = Message(
-    en="no `prediction = {{...}}` in the file: write your answers as `prediction = {{\"y\": {{\"shape\": (2, 3)}}}}`",
-    zh="文件中没有 `prediction = {{...}}`：请把答案写成 `prediction = {{\"y\": {{\"shape\": (2, 3)}}}}`",
+M_NO_PREDICTION = Message(  # said without values, so not formatted: single braces
+    en="no `prediction = {...}` in the file: write your answers as `prediction = {\"y\": {\"shape\": (2, 3)}}`",
+    zh="文件中没有 `prediction = {...}`：请把答案写成 `prediction = {\"y\": {\"shape\": (2, 3)}}`",
 )
 M_NOT_DICT = Message(
     en="`{where}` must be a dict written out in the file ({{...}}), not code",
@@ -212,9 +212,9 @@ def _literal(node: ast.expr, depth: int) -> Any:
     raise _at(node, M_CODE, code=ast.unparse(node)[:60])
 
 
-def normalize(field: str, raw: Any, key: str, node: ast.AST | None = None) -> Any:
-    """One field's answer in its canonical form (shape: a tuple of ints, dtype: its torch name, ...)."""
-    where = node if node is not None else ast.Constant(None)
+def normalize(field: str, raw: Any, key: str, where: ast.AST) -> Any:
+    """One field's answer in its canonical form (shape: a tuple of ints, dtype: its torch name, ...);
+    a problem is located at ``where``, the answer's node."""
     if field == "shape":
         if not isinstance(raw, (tuple, list)) or not all(type(d) is int and d >= 0 for d in raw):
             raise _at(where, M_SHAPE, key=key)
@@ -238,7 +238,11 @@ def normalize(field: str, raw: Any, key: str, node: ast.AST | None = None) -> An
             raise _at(where, M_NUMBERS, key=key)
         return _lists(raw)
     if field == "value":
-        return dtype_name(raw) if isinstance(raw, TorchName) and dtype_name(raw) else _lists(raw)
+        if isinstance(raw, TorchName):  # torch.float32 is a dtype; any other torch name is code
+            if dtype_name(raw) is None:
+                raise _at(where, M_CODE, code=f"torch.{raw}")
+            return dtype_name(raw)
+        return _lists(raw)
     raise _at(where, M_FIELD, field=field, fields=", ".join(FIELDS))
 
 
@@ -362,7 +366,9 @@ M_STARTER_HEAD = Message(
     en="Predict what this code gives, then save: the tutor runs it and compares, field by field.",
     zh="预测这段代码的结果，然后保存：tutor 会运行它，并逐项与你的预测比较。",
 )
-M_STARTER_INPUTS = Message(en="Its inputs (`tutor show` lists them too):", zh="它的输入（`tutor show` 也会列出）：")
+# No command named here: the file must read the same however tutor was started (it is compared
+# with a fresh starter to tell an untouched file).
+M_STARTER_INPUTS = Message(en="Its inputs:", zh="它的输入：")
 M_STARTER_FILL = Message(
     en="Replace each ... with your prediction; the file is read, never run.",
     zh="把每个 ... 换成你的预测；这个文件只会被读取，不会运行。",
