@@ -12,8 +12,9 @@ are often reminders ("check dtypes and devices too").
 
 When several checks fail on one case, the most fundamental is reported first:
 structure and shape, then aliasing and mutation, then dtype/device/grad mode,
-then values and gradients, then the how-rules, then strides. A strict-stride
-failure thus never hides a copy/view mistake.
+then values and gradients, then the how-rules, then strides, then efficiency
+(what an answer costs matters once it is right). A strict-stride failure thus
+never hides a copy/view mistake.
 """
 
 from __future__ import annotations
