@@ -190,6 +190,15 @@ def test_bad_options_are_located_errors(tmp_path: Path) -> None:
         assert file == str(path) and int(row) == 14 * k + 18 and says in message, line
 
 
+def test_a_limit_no_case_can_judge_is_an_error(tmp_path: Path) -> None:
+    """A limit written with dims on a task whose cases are all plain values would never hold anything."""
+    path = tmp_path / "l.yaml"
+    text = "format: 1\nid: l\ntitle: L\ntasks:\n" + TASK.format(i=0, options="{max_flops: 2 * n}")
+    path.write_text(text.replace("{x: {shape: [n]}}", "{x: {values: [1.0, 2.0]}}"), encoding="utf-8")
+    proc = run_tutor("lesson", "validate", str(path))
+    assert proc.returncode == 2 and f"{path}:18:" in proc.stderr and "would never be judged" in proc.stderr
+
+
 def test_the_reference_must_meet_its_own_limits(tmp_path: Path) -> None:
     path = tmp_path / "l.yaml"
     path.write_text("format: 1\nid: l\ntitle: L\ntasks:\n" + TASK.format(i=0, options="{max_alloc_bytes: 2 * n}"),

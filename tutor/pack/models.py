@@ -755,11 +755,7 @@ class Task(Strict):
                 raise located(misfit[0], "checks", i, "gradcheck", misfit[1])
         for i, check in enumerate(self.checks):
             if check.kind == "efficiency":
-                for name, text in check.options.expressions().items():
-                    unknown = dimexpr.parse(text).symbols() - set(self.dims)
-                    if unknown:
-                        raise located(f"efficiency: {name} names {', '.join(sorted(unknown))}, which has no range"
-                                      " in `dims`", "checks", i, "efficiency", name)
+                self._efficiency_judged(check.options, i)
         unknown_feedback = {key for key in self.feedback if key.split(".", 1)[0] not in {c.kind for c in self.checks}}
         if unknown_feedback:
             raise ValueError(
@@ -781,6 +777,24 @@ class Task(Strict):
         if len(self.cases) != 1 or self.random_cases:
             raise located("a predict task runs its snippet on exactly one fixed case (the learner predicts for those"
                           " inputs), and no random_cases", "cases" if len(self.cases) != 1 else "random_cases")
+
+    def _efficiency_judged(self, options: EfficiencyOptions, index: int) -> None:
+        """Limits written with dims name dims of the task, and some case is sized by dims (else they never hold)."""
+        expressions = options.expressions()
+        for name, text in expressions.items():
+            unknown = dimexpr.parse(text).symbols() - set(self.dims)
+            if unknown:
+                raise located(f"efficiency: {name} names {', '.join(sorted(unknown))}, which has no range"
+                              " in `dims`", "checks", index, "efficiency", name)
+        sized = any(case.symbols() for case in self.cases) or bool(self.random_cases) and any(
+            spec_symbols(v) for t in self.hidden_templates() for v in t.args.values())
+        judged_anyway = options.relative_to_reference is not None or any(
+            isinstance(v, int) for v in (options.max_flops, options.max_alloc_bytes))
+        if expressions and not sized and not judged_anyway:
+            name = next(iter(expressions))
+            raise located(f"efficiency: {name} is an expression of dims, but no case of this task is sized by dims"
+                          " (all are written as values), so it would never be judged: give a case a `shape`", "checks",
+                          index, "efficiency", name)
 
     def _dims_as_values(self) -> None:
         """An argument written as a bare dim name (``i: n``) is that dim's value, as ``{dim: n}`` is."""
