@@ -22,6 +22,8 @@ from typing import Any, Callable
 import torch
 from torch.autograd.gradcheck import GradcheckError
 
+from tutor.jail import graph
+
 # Bound before any learner code exists (as the harness binds its own).
 _gradcheck = torch.autograd.gradcheck
 _grad = torch.autograd.grad
@@ -32,7 +34,6 @@ _to = torch.Tensor.to
 _cpu = torch.Tensor.cpu
 _requires_grad_ = torch.Tensor.requires_grad_
 _requires_grad = torch.Tensor.requires_grad.__get__
-_grad_fn = torch.Tensor.grad_fn.__get__
 _no_grad = torch.no_grad
 _custom_node = torch.autograd.function.BackwardCFunction
 _float64 = torch.float64
@@ -108,17 +109,7 @@ def _outputs(value: Any) -> tuple[torch.Tensor, ...] | None:
 
 def _uses_custom_function(outputs: tuple[torch.Tensor, ...]) -> bool:
     """Whether a node of a custom ``autograd.Function`` is in the outputs' graph."""
-    stack = [fn for fn in (_grad_fn(t) for t in outputs) if fn is not None]
-    seen: set[int] = set()
-    while stack and len(seen) < MAX_LOCATED:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, _custom_node):
-            return True
-        stack.extend(fn for fn, _ in getattr(node, "next_functions", ()) if fn is not None)
-    return False
+    return any(isinstance(node, _custom_node) for node in graph.nodes(outputs, MAX_LOCATED))
 
 
 def _locate(fn: Callable[..., Any], inputs: tuple[torch.Tensor, ...], names: list[str], eps: float,

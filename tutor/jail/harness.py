@@ -25,7 +25,7 @@ import torch
 from torch.overrides import TorchFunctionMode, resolve_name
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from tutor.jail import classes, dialect, efficiency, frames, gradcheck, wire
+from tutor.jail import classes, dialect, efficiency, frames, gradcheck, graph, wire
 from tutor.jail.channel import Report
 
 _backward = torch.autograd.backward
@@ -33,7 +33,6 @@ _is_tensor = torch.is_tensor
 _requires_grad = torch.Tensor.requires_grad.__get__
 _grad_get = torch.Tensor.grad.__get__
 _grad_set = torch.Tensor.grad.__set__
-_grad_fn = torch.Tensor.grad_fn.__get__
 _clone = torch.Tensor.clone
 _detach = torch.Tensor.detach
 _getframe = sys._getframe
@@ -362,17 +361,7 @@ def tensors_in(value: Any, depth: int = 0) -> list[torch.Tensor]:
 
 def _grad_fn_names(roots: list[torch.Tensor]) -> list[str]:
     """Autograd node names behind the result, e.g. ``SigmoidBackward0`` (op telemetry)."""
-    seen: dict[str, None] = {}
-    stack = [fn for fn in (_grad_fn(t) for t in roots) if fn is not None]
-    visited: set[int] = set()
-    while stack and len(visited) < MAX_TRACE:
-        node = stack.pop()
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        seen[type(node).__name__] = None
-        stack.extend(fn for fn, _ in getattr(node, "next_functions", ()) if fn is not None)
-    return list(seen)
+    return list(dict.fromkeys(type(node).__name__ for node in graph.nodes(roots, MAX_TRACE)))
 
 
 def input_grads(args: dict[str, Any]) -> dict[str, Any]:
