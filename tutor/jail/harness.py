@@ -273,7 +273,8 @@ class Auditor:
         self.busy = True
         try:
             caller = _getframe(2)
-            if _import_machinery(caller, self.stdlib) or not learner_on_stack(self.learner_file, caller):
+            if _import_machinery(caller, self.stdlib) or _source_lookup(caller, self.stdlib, self.learner_file) \
+                    or not learner_on_stack(self.learner_file, caller):
                 return None, ""
             flags = args[2] if event == "open" and len(args) > 2 and isinstance(args[2], int) else os.O_RDONLY
             real = _realpath(path)
@@ -333,13 +334,60 @@ def _import_machinery(frame: types.FrameType | None, stdlib: tuple[str, ...]) ->
     return False
 
 
+_SOURCE_READERS = (f"{os.sep}linecache.py", f"{os.sep}tokenize.py")
+
+
+def _source_lookup(frame: types.FrameType | None, stdlib: tuple[str, ...], learner_file: str) -> bool:
+    """Whether the standard library's source readers (linecache, tokenize) open a file for torch:
+    TorchDynamo looks up the source lines of every frame on the stack while it captures a graph.
+    The kernel layers still judge the read (a denied one leaves the lines empty); only a read the
+    learner's own code asks for, however many standard-library helpers lie between, is an attempt."""
+    reader = False
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not (name.startswith("<frozen") or (name.startswith(stdlib) and "site-packages" not in name)):
+            return reader and name != learner_file
+        reader = reader or name.endswith(_SOURCE_READERS)
+        frame = frame.f_back
+    return False
+
+
 def learner_traceback(exc: BaseException, learner_file: str) -> str:
-    """The learner's own frames and the error, without the harness's or torch's insides."""
+    """The learner's own frames and the error, without the harness's or torch's insides,
+    naming the learner's file by the path they know (``_traceable_copy``)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == learner_file]
     lines = ["Traceback (most recent call last):\n"] if frames else []
     lines += traceback.format_list(frames)
     lines += traceback.format_exception_only(type(exc), exc)
-    return "".join(lines)[-8000:]
+    text = "".join(lines)
+    shown = _SHOWN_AS.get(learner_file)
+    if shown is not None:
+        text = text.replace(f'File "{learner_file}"', f'File "{shown}"')
+    return text[-8000:]
+
+
+# The copy of the learner's file in scratch -> the path the learner knows, for tracebacks.
+_SHOWN_AS: dict[str, str] = {}
+
+
+def _traceable_copy(filename: str, source: str) -> str:
+    """The learner's source written into the scratch folder, to be compiled under that name.
+
+    The layers never let the child read the workspace, but torch.compile reads the file of
+    every function it captures (TorchDynamo hashes it): under the workspace path the capture
+    fails. Tracebacks still name the learner's own path."""
+    copy = os.path.join(os.getcwd(), os.path.basename(filename) or "exercise.py")
+    with open(copy, "w", encoding="utf-8") as out:
+        out.write(source)
+    _SHOWN_AS[copy] = filename
+    return copy
+
+
+def _remove(copy: str) -> None:
+    try:
+        os.unlink(copy)
+    except OSError:
+        pass  # the learner's code moved it (internals allowed): the zygote's cleanup takes what is left
 
 
 def tensors_in(value: Any, depth: int = 0) -> list[torch.Tensor]:
@@ -405,8 +453,19 @@ def run(job: dict[str, Any], payload: Any, report: Report, auditor: Auditor) -> 
     dialect and runs under its guards. With ``record``, the recorders are on
     from the first line of the module to the last encoded result.
     """
-    filename = job["filename"]
     source = job["source"]
+    filename = _traceable_copy(job["filename"], source)
+    try:
+        final = _load_and_run(job, source, filename, payload, report, auditor)
+    finally:  # before the final frame: the scratch is then as the learner's code left it
+        _remove(filename)
+    report.send(final)
+
+
+def _load_and_run(job: dict[str, Any], source: str, filename: str, payload: Any, report: Report,
+                  auditor: Auditor) -> dict[str, Any]:
+    """``run``'s work, with the learner's file at ``filename``; returns the final frame."""
+    auditor.learner_file = filename
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     module = types.ModuleType(job.get("module", "exercise"))
     module.__file__ = filename
@@ -425,8 +484,7 @@ def run(job: dict[str, Any], payload: Any, report: Report, auditor: Auditor) -> 
                 if code is None:
                     first = problems[0]
                     auditor.refuse("dialect", first.code, first.detail, line=first.line)
-                    report.send({"kind": "load_error", "error": f"line {first.line}: {first.code} {first.detail}"})
-                    return
+                    return {"kind": "load_error", "error": f"line {first.line}: {first.code} {first.detail}"}
                 module.__dict__.update(guard.namespace(module.__name__, filename))
             preamble = job.get("preamble") or ""
             if preamble:  # the course's helpers (instructor code, never a solution), defined first
@@ -434,11 +492,9 @@ def run(job: dict[str, Any], payload: Any, report: Report, auditor: Auditor) -> 
             exec(code, module.__dict__)  # noqa: S102 - this is the learner's exercise, in the jail
             entry = module.__dict__.get(job["entry"])
             if not callable(entry):
-                report.send({"kind": "load_error", "missing_entry": True, "error": f"no function `{job['entry']}` in your file"})
-                return
+                return {"kind": "load_error", "missing_entry": True, "error": f"no function `{job['entry']}` in your file"}
         except BaseException as exc:  # noqa: BLE001 - sys.exit at import is a load error too
-            report.send({"kind": "load_error", "error": learner_traceback(exc, filename)})
-            return
+            return {"kind": "load_error", "error": learner_traceback(exc, filename)}
         imported = (dict(recorder.calls), dict(recorder.ops))
         for index, case in enumerate(payload["cases"]):
             report.send({"kind": "case_start", "case": index})
@@ -448,7 +504,7 @@ def run(job: dict[str, Any], payload: Any, report: Report, auditor: Auditor) -> 
         found = guard.rule.sweep()
         if found:
             auditor.refuse("dialect", "special", found)
-    report.send({"kind": "done"})
+    return {"kind": "done"}
 
 
 def foreign_tensor(value: Any, depth: int = 0) -> str | None:
