@@ -123,6 +123,12 @@ def test_the_verdict_view_shows_the_costs(graded) -> None:
     assert "你的答案的开销" in proc.stdout and "新分配了" in proc.stdout and "40×6×6 (n×m×m)" in proc.stdout
 
 
+def test_the_task_view_states_the_limits(graded) -> None:
+    root, _ = graded
+    proc = run_tutor("show", "costs/row-dot", cwd=root / "lean")
+    assert "efficiency: at most 4 * n * d FLOPs; a right answer over these earns 50% of the points" in " ".join(proc.stdout.split())
+
+
 def test_the_class_report_counts_right_but_wasteful_answers(graded) -> None:
     root, _ = graded
     proc = run_tutor("report", "class.json", "--html", "report.html", cwd=root)

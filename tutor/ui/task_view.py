@@ -124,6 +124,14 @@ class M:
         "predict：你预测的每一项与代码的实际结果逐项比较",
     )
     snippet = Message("Predict what this code gives:", "预测这段代码的结果：")
+    check_efficiency = Message("efficiency: {limits}", "efficiency：{limits}")
+    check_efficiency_credit = Message("efficiency: {limits}; {credit}", "efficiency：{limits}；{credit}")
+    efficiency_flops = Message("at most {limit} FLOPs", "浮点运算不超过 {limit} 次")
+    efficiency_alloc = Message("at most {limit} bytes of new tensor memory", "新分配的张量内存不超过 {limit} 字节")
+    efficiency_relative = Message("at most {k}× the reference's work and memory", "运算量和内存不超过参考答案的 {k} 倍")
+    efficiency_credit = Message(
+        "a right answer over these earns {percent}% of the points", "超出这些上限的正确答案得 {percent}% 的分数"
+    )
 
 
 def _fmt_num(value: float | str) -> str:
@@ -226,6 +234,16 @@ def describe_check(check: Any, lang: str = "en") -> str:
         return M.check_custom(lang)
     if kind == "predict":
         return M.check_predict(lang)
+    if kind == "efficiency":
+        limits = [M.efficiency_flops(lang, limit=options.max_flops)] if options.max_flops is not None else []
+        if options.max_alloc_bytes is not None:
+            limits.append(M.efficiency_alloc(lang, limit=options.max_alloc_bytes))
+        if options.relative_to_reference is not None:
+            limits.append(M.efficiency_relative(lang, k=f"{options.relative_to_reference:g}"))
+        if options.credit:
+            return M.check_efficiency_credit(lang, limits=join_words(limits, lang),
+                                             credit=M.efficiency_credit(lang, percent=f"{100 * options.credit:g}"))
+        return M.check_efficiency(lang, limits=join_words(limits, lang))
     return kind
 
 
