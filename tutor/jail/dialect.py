@@ -28,6 +28,7 @@ import builtins
 import operator
 import os
 import string
+import sys
 import types
 import typing
 import unicodedata
@@ -87,6 +88,16 @@ REFLECTIVE = frozenset({
     "open", "__import__", "breakpoint", "input", "help", "memoryview",
 })  # fmt: skip
 _torch_save = torch.save
+#: What traces the learner's code with torch._dynamo (torch.compile, nn.Module.compile, torch.cond, torch.export).
+_TRACERS = (torch.compile, torch.nn.Module.compile, torch.cond, torch.export.export)
+_TRACER_MODULES = ("torch.compiler", "torch.export")
+
+
+def _traces(value: Any) -> bool:
+    func = value.__func__ if isinstance(value, types.MethodType) else value
+    if isinstance(value, types.ModuleType):
+        return value.__name__ in _TRACER_MODULES
+    return any(func is tracer for tracer in _TRACERS)
 _REFLECTIVE_VALUES: dict[int, tuple[str, Any]] = {
     id(value): (name, value)
     for name, value in [(n, getattr(builtins, n)) for n in REFLECTIVE if hasattr(builtins, n)] + [
@@ -336,9 +347,26 @@ class Guard:
         self.rule = ClassRule(self.refuse, DEFINABLE_DUNDERS, learner_file)
         self.classes = self.rule.classes
         self.written: set[tuple[int, str]] = set()
-        # torch.compile must not trace into the guard (it would guard on the
-        # identity of a fresh bound method and fail); it calls it as it is.
+        self.getattr = self._getattr  # type: ignore[method-assign]
+        self._spaces: list[dict[str, Any]] = []
+        self._hidden = False
+        if "torch._dynamo" in sys.modules:
+            self._hide()
+
+    def _hide(self) -> None:
+        """Keep torch.compile from tracing into the guard (it would guard on the
+        identity of a fresh bound method and fail): it calls it as it is.
+
+        Hiding needs torch._dynamo, ~1 s to import, so it is done only where
+        something can trace: when dynamo is already loaded, or when the learner
+        reaches for a tracer (``value``), before it runs.
+        """
+        import torch._dynamo  # noqa: F401 - what the tracer would import next anyway
+
+        self._hidden = True
         self.getattr = torch.compiler.disable(self._getattr)  # type: ignore[method-assign]
+        for space in self._spaces:
+            space["_getattr_"] = space["__builtins__"]["getattr"] = self.getattr
 
     def refuse(self, code: str, detail: str) -> Refusal:
         self.on_refuse(code, detail)
@@ -383,6 +411,8 @@ class Guard:
 
     def value(self, value: Any, what: str) -> Any:
         """Refuse a value that would open a way around the dialect."""
+        if not self._hidden and _traces(value):
+            self._hide()
         if isinstance(value, types.ModuleType):
             if not module_allowed(value.__name__):
                 raise self.refuse("import", value.__name__)
@@ -462,7 +492,7 @@ class Guard:
                      if isinstance(value, type) and issubclass(value, BaseException)})
         safe.update(getattr=self.getattr, setattr=self.setattr, hasattr=self.hasattr, delattr=self.delattr,
                     __import__=self.import_, type=self.rule.type)
-        return {
+        space = {
             "__name__": module_name,
             "__file__": filename,
             "__builtins__": safe,
@@ -477,6 +507,8 @@ class Guard:
             "_apply_": _apply,
             "_print_": _Print,
         }
+        self._spaces.append(space)
+        return space
 
 
 class _Writer:

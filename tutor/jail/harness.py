@@ -206,18 +206,42 @@ class _Ops(TorchDispatchMode):
 
 
 def warm_up() -> None:
-    """Pay torch's lazy costs once in the zygote, not in every child (about 1.3 s)."""
+    """Pay, once in the zygote, the lazy costs every task would pay in its child."""
     x = torch.randn(8, 8, requires_grad=True)
-    with Recorder("<warm-up>"):
-        y = (x @ x).sigmoid().sum()
-    y.backward()
-    # backward(gradient=...) on a non-scalar lazily imports sympy (~0.5 s): pay it here.
-    (x * 2).backward(torch.ones(8, 8))
-    torch.optim.SGD([x], lr=0.1).step()
+    (x @ x).sigmoid().sum().backward()
     torch.linalg.inv(torch.eye(3) + 1)
     torch.svd(torch.eye(3))
     torch.special.expit(torch.ones(1))
     classes.remember_existing()  # every child's class sweep then reads only the classes made after
+
+
+def _warm_gradient() -> None:
+    """``backward(gradient=...)`` imports sympy through torch.fx (~0.5 s)."""
+    x = torch.randn(2, requires_grad=True)
+    (x * 2).backward(torch.ones(2))
+
+
+def _warm_dynamo() -> None:
+    """A TorchDispatchMode (the recorders) and an optimizer's step import torch._dynamo (~1 s)."""
+    x = torch.randn(2, requires_grad=True)
+    with Recorder("<warm-up>"):
+        (x * 2).sum()
+    torch.optim.SGD([x], lr=0.1).step()
+
+
+def _warm_efficiency() -> None:
+    """The efficiency meter's first use imports torch.utils.flop_counter."""
+    with efficiency.Meter():
+        torch.ones(2, 2) @ torch.ones(2, 2)
+    classes.remember_existing()
+
+
+#: Lazy costs only some tasks pay, paid in the zygote before the first job that
+#: names them (``tutor.grading.needs``), so a worker that never grades such a
+#: task starts without them (importing torch._dynamo and sympy is ~1.5 s).
+WARM_STAGES: dict[str, Callable[[], None]] = {
+    "gradient": _warm_gradient, "dynamo": _warm_dynamo, "efficiency": _warm_efficiency,
+}
 
 
 class Auditor:

@@ -4,16 +4,22 @@ Started by the grader with ``python -I`` and an empty environment, it never
 holds a reference solution or a secret: a child inherits all of its memory.
 It speaks length-prefixed frames (``frames``) on stdin/stdout with the grader:
 
-    grader -> zygote   {"op": "run", deadline, case_timeout, startup, max_result_bytes}
+    grader -> zygote   {"op": "run", deadline, case_timeout, startup, max_result_bytes, warm}
                        blob = the job, itself one frame (job header, inputs), for the child only
     zygote -> grader   {"op": "out", "stream": "result" | "stdout" | "stderr"}  blob = bytes
                        ... then {"op": "result", exit status, timed_out, caps hit, duration}
+    grader -> zygote   {"op": "floor", n, layers}: fork n children that exit at once (bench/run.py)
+    zygote -> grader   {"op": "floor", wall_ms: [...], cpu_ms}
 
 A spare child is forked before its job exists and waits on a pipe; the job's
 bytes move from the grader's pipe to the child's with splice(2), and the
 child's output moves back the same way, so no job's data is ever in the
 zygote's memory, which every later child inherits. The next spare is forked
 after the reply, while the grader judges, so fork is off the critical path.
+
+The zygote starts with only the warm-up every task needs; a job's ``warm``
+names lazy costs its child would pay (torch._dynamo, sympy), which the
+zygote pays once, before that job, and forks a spare that has them.
 
 The zygote judges nothing; it enforces time and output caps, kills the child's
 whole process tree, and passes the child's bytes on for the grader to parse.
@@ -45,6 +51,7 @@ import torch
 from tutor.jail import channel, frames, harness, layers, scratch, wire
 
 PR_SET_PDEATHSIG = 1
+PR_SET_THP_DISABLE = 41
 PR_SET_CHILD_SUBREAPER = 36
 OUTPUT_CAP = 64 << 10
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -72,7 +79,7 @@ def main() -> None:
     # torch's lazy costs here too.
     layers.preload_native_modules()
     layers.warm_jit_kernels()
-    harness.warm_up()
+    harness.warm_up()  # what every task needs; the rest waits for a job that needs it
     setup = _Setup(
         scratch_root=Path(config["scratch_root"]),
         read_only=layers.default_read_only(),  # interpreter dirs only: never the repository
@@ -87,24 +94,35 @@ def main() -> None:
         {"op": "ready", "layers": layers.probe(), "torch": torch.__version__, "pid": os.getpid()},
     )
     spare = _fork_spare(setup)
+    warmed: set[str] = set()
     try:
         while True:
             control = _read_control(proto_in)
             if control is None:
                 return
             header, job_bytes = control
-            if _died_waiting(spare):  # killed while idle (e.g. a cancel): never give it a job
-                _finish(spare)
-                spare = _fork_spare(setup)
+            if header.get("op") == "floor":  # bench/run.py: what one child costs at the least
+                frames.write_frame(proto_out, _floor(setup, int(header["n"]), bool(header["layers"])))
+                continue
+            stages = [name for name in header.get("warm", ()) if name in harness.WARM_STAGES and name not in warmed]
+            for name in stages:  # this job's lazy costs, once: then a spare that has them
+                harness.WARM_STAGES[name]()
+                warmed.add(name)
+            if stages or _died_waiting(spare):  # (or it was killed while idle, e.g. a cancel)
+                last, spare = spare, _fork_spare(setup)
+                _finish(last, keep=spare.pid)
             if not _splice_exact(proto_in, spare.job_w, job_bytes):
                 return
             os.close(spare.job_w)
             spare.job_w = -1
             alive = _supervise(spare, header, proto_in, proto_out)
-            _finish(spare)
             if not alive:
+                _finish(spare)
                 return
-            spare = _fork_spare(setup)
+            # The next spare first: the killed child's exit (unmapping a
+            # torch-sized address space) proceeds meanwhile, on another core.
+            last, spare = spare, _fork_spare(setup)
+            _finish(last, keep=spare.pid)
     finally:
         _kill_tree(spare.pid)
         os._exit(0)  # no interpreter teardown: children must not wait for it
@@ -156,6 +174,29 @@ def _fork_spare(setup: _Setup) -> _Spare:
     for _, write_end in ends.values():
         os.close(write_end)
     return _Spare(pid, scratch, job_w, {r: name for name, (r, _) in ends.items()})
+
+
+def _floor(setup: _Setup, n: int, with_layers: bool) -> dict[str, Any]:
+    """Fork ``n`` children that exit at once (after the layers, with ``with_layers``):
+    the floor a grade is measured against, wall and CPU milliseconds per child."""
+    walls = []
+    before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    for _ in range(n):
+        scratch_dir = Path(tempfile.mkdtemp(prefix="floor-", dir=setup.scratch_root))
+        started = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            if with_layers:
+                os.setsid()
+                policy = layers.Policy(scratch=scratch_dir, read_only=setup.read_only, cpu_seconds=1, memory_bytes=1 << 30)
+                layers.apply(policy)
+            os._exit(0)
+        os.waitpid(pid, 0)
+        walls.append((time.perf_counter() - started) * 1000)
+        scratch.remove_tree(str(scratch_dir))
+    after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(b.ru_utime + b.ru_stime - a.ru_utime - a.ru_stime for a, b in zip(before, after))
+    return {"op": "floor", "wall_ms": walls, "cpu_ms": cpu * 1000 / max(1, n)}
 
 
 def _read_control(fd: int) -> tuple[dict[str, Any], int] | None:
@@ -339,9 +380,9 @@ def _reap(spare: _Spare) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
-def _finish(spare: _Spare) -> None:
-    """After the reply: reap the child and anything it left, remove its scratch."""
-    _kill_tree(spare.pid)
+def _finish(spare: _Spare, keep: int | None = None) -> None:
+    """After the reply: reap the child and anything it left (all but ``keep``, the next spare), remove its scratch."""
+    _kill_tree(spare.pid, keep)
     if not spare.reaped:
         _reap(spare)
     for fd in spare.pipes:
@@ -349,23 +390,23 @@ def _finish(spare: _Spare) -> None:
     if spare.job_w >= 0:
         os.close(spare.job_w)
         spare.job_w = -1
-    _reap_strays()
+    _reap_strays(keep)
     scratch.remove_tree(str(spare.scratch))
 
 
-def _kill_tree(pid: int) -> None:
-    """SIGKILL the child's process group and any process that outlived it."""
+def _kill_tree(pid: int, keep: int | None = None) -> None:
+    """SIGKILL the child's process group and any process that outlived it (but ``keep``)."""
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    _reap_strays(exclude=pid)
+    _reap_strays(pid, keep)
 
 
-def _reap_strays(exclude: int | None = None) -> None:
-    """Kill and reap every descendant that is left (we are their subreaper)."""
+def _reap_strays(*exclude: int | None) -> None:
+    """Kill and reap every descendant that is left (we are their subreaper), but ``exclude``."""
     for _ in range(50):
-        children = [c for c in _children() if c != exclude]
+        children = [c for c in _children() if c not in exclude]
         if not children:
             break
         for child in children:
@@ -416,6 +457,7 @@ def _child(setup: _Setup, scratch_dir: Path, job_r: int, ends: dict[str, int]) -
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != setup.pid:  # the zygote died before PDEATHSIG was set
             os._exit(0)
+        _libc.prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)  # the worker's huge pages are not the learner's
         os.dup2(setup.devnull, 0)
         os.dup2(ends["stdout"], 1)
         os.dup2(ends["stderr"], 2)
