@@ -187,11 +187,9 @@ class Grader:
         task's ``error`` verdict, and the batch goes on.
         """
         items = list(items)
-        if self.jobs == 1:
-            for pack, task_id, path, seed in items:
-                yield self._grade_isolated(pack, task_id, path, seed)
-            return
-        with ThreadPoolExecutor(self.jobs) as executor:
+        # One thread more than workers: it reads, prepares and judges the
+        # next task here while every worker runs one.
+        with ThreadPoolExecutor(self.jobs + 1) as executor:
             futures = [executor.submit(self._grade_isolated, p, t, f, s) for p, t, f, s in items]
             for future in futures:
                 yield future.result()

@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import tutor
 from tutor.jail import frames
@@ -229,13 +229,19 @@ class Pool:
         self._free: list[Worker] = [Worker(device, self.scratch_root) for _ in range(max(1, size))]
         self._all = list(self._free)
         self._lock = threading.Condition()
+        #: Called once, by the first run() that would wait for its worker to start.
+        self.while_starting: Callable[[], None] | None = None
 
     def run(self, job: dict[str, Any], blob: bytes) -> RunResult:
         with self._lock:
             while not self._free:
                 self._lock.wait()
             worker = self._free.pop()
+            hook = self.while_starting if not worker.info else None
+            self.while_starting = None
         try:
+            if hook is not None:  # the worker is still starting: use the wait
+                hook()
             return worker.run(job, blob)
         finally:
             with self._lock:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import array
 import ctypes
 import fcntl
+import gc
 import json
 import os
 import resource
@@ -93,6 +94,9 @@ def main() -> None:
         proto_out,
         {"op": "ready", "layers": layers.probe(), "torch": torch.__version__, "pid": os.getpid()},
     )
+    # Everything made so far lives as long as the worker: out of the cyclic
+    # GC's sight, a child's collections never touch (and copy) its pages.
+    gc.freeze()
     spare = _fork_spare(setup)
     warmed: set[str] = set()
     try:
@@ -108,6 +112,7 @@ def main() -> None:
             for name in stages:  # this job's lazy costs, once: then a spare that has them
                 harness.WARM_STAGES[name]()
                 warmed.add(name)
+                gc.freeze()
             if stages or _died_waiting(spare):  # (or it was killed while idle, e.g. a cancel)
                 last, spare = spare, _fork_spare(setup)
                 _finish(last, keep=spare.pid)
@@ -119,8 +124,10 @@ def main() -> None:
             if not alive:
                 _finish(spare)
                 return
-            # The next spare first: the killed child's exit (unmapping a
-            # torch-sized address space) proceeds meanwhile, on another core.
+            # The next spare before the reaping: the killed child's exit
+            # (unmapping a torch-sized address space) proceeds meanwhile, on
+            # another core. Its scratch goes first, as before.
+            scratch.remove_tree(str(spare.scratch))
             last, spare = spare, _fork_spare(setup)
             _finish(last, keep=spare.pid)
     finally:
@@ -391,7 +398,7 @@ def _finish(spare: _Spare, keep: int | None = None) -> None:
         os.close(spare.job_w)
         spare.job_w = -1
     _reap_strays(keep)
-    scratch.remove_tree(str(spare.scratch))
+    scratch.remove_tree(str(spare.scratch))  # (again: what it made while it was dying)
 
 
 def _kill_tree(pid: int, keep: int | None = None) -> None:
