@@ -81,14 +81,18 @@ def main() -> None:
     layers.preload_native_modules()
     layers.warm_jit_kernels()
     harness.warm_up()  # what every task needs; the rest waits for a job that needs it
+    read_only = layers.default_read_only()  # interpreter dirs only: never the repository
+    device = str(config.get("device", "cpu"))
+    high_fd = _high_fd()
     setup = _Setup(
         scratch_root=Path(config["scratch_root"]),
-        read_only=layers.default_read_only(),  # interpreter dirs only: never the repository
-        device=str(config.get("device", "cpu")),
+        read_only=read_only,
+        device=device,
         devnull=devnull,
         stdlib=tuple({sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}),
-        high_fd=_high_fd(),
+        high_fd=high_fd,
         pid=os.getpid(),
+        prepared_fd=layers.prepare(read_only, device.startswith("cuda"), top=high_fd - 2),
     )
     frames.write_frame(
         proto_out,
@@ -146,6 +150,7 @@ class _Setup:
     stdlib: tuple[str, ...]
     high_fd: int
     pid: int
+    prepared_fd: int  # the layers' prepared fds: from here up to the job's fd
 
 
 @dataclass
@@ -472,7 +477,7 @@ def _child(setup: _Setup, scratch_dir: Path, job_r: int, ends: dict[str, int]) -
         os.dup2(ends["result"], result_fd, inheritable=False)
         os.dup2(ends["progress"], progress_fd, inheritable=False)
         os.dup2(job_r, job_fd, inheritable=False)
-        os.closerange(3, job_fd)
+        os.closerange(3, setup.prepared_fd)
         os.closerange(result_fd + 1, 1 << 16)
         os.chdir(scratch_dir)
         os.environ.clear()
@@ -482,6 +487,7 @@ def _child(setup: _Setup, scratch_dir: Path, job_r: int, ends: dict[str, int]) -
         policy = layers.Policy(scratch=scratch_dir, read_only=setup.read_only, cpu_seconds=1, memory_bytes=0, cuda=cuda)
         # Everything but the job's own limits is on before the job arrives.
         active = layers.isolate(policy)
+        os.closerange(setup.prepared_fd, job_fd)  # the prepared rules are in: nothing of the worker's is left
         with os.fdopen(job_fd, "rb", buffering=0) as stream:
             received = frames.read_frame(stream)
         if received is None:

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from tutor.jail.layers._sys import _proc_status, _set_no_new_privs
 from tutor.jail.layers.caps import _drop_caps
+from tutor.jail.layers import landlock, seccomp
 from tutor.jail.layers.landlock import _apply_landlock, landlock_abi
 from tutor.jail.layers.netns import _enter_netns
 from tutor.jail.layers.policy import ACTIVE, LAYERS, Policy
@@ -52,6 +53,7 @@ __all__ = [
     "landlock_abi",
     "limit",
     "preload_native_modules",
+    "prepare",
     "probe",
     "warm_jit_kernels",
 ]
@@ -105,6 +107,16 @@ def isolate(policy: Policy) -> list[str]:
         if not policy.cuda:
             _avoid_jit_kernels()
     return active
+
+
+def prepare(read_only: tuple[Path, ...], cuda: bool, top: int) -> int:
+    """Make, once in the worker, what every child's isolate() would make alike:
+    the seccomp program and the read-only Landlock rules (their fds go just
+    below ``top``). Return the lowest fd used: a child keeps its fds from
+    there up until its layers are on, and closes them then.
+    """
+    seccomp.prepare(cuda, guard_signals=landlock_abi() < 6)
+    return landlock.prepare(read_only, top)
 
 
 _probe_cache: dict[str, str] | None = None

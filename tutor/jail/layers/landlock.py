@@ -106,15 +106,16 @@ _CUDA_READS = ("/proc/driver/nvidia", "/proc/devices", "/sys", "/etc/ld.so.cache
                "/dev/nvidia-caps")
 
 
-def _landlock_rules(policy: Policy) -> Iterator[tuple[str, int]]:
-    """(path, rights) pairs: scratch rw, /dev/null rw, read-only paths, CUDA.
+def _landlock_rules(policy: Policy, read_only: tuple[Path, ...] | None = None) -> Iterator[tuple[str, int]]:
+    """(path, rights) pairs: scratch rw, /dev/null rw, read-only paths
+    (``read_only``, default the policy's), CUDA.
 
     /dev/null is writable for everyone: silencing output with it is common
     and it leaks nothing.
     """
     yield str(policy.scratch), _SCRATCH
     yield "/dev/null", FS_READ_FILE | FS_WRITE_FILE
-    for path in policy.read_only:
+    for path in policy.read_only if read_only is None else read_only:
         yield str(path), _READ
     if policy.cuda:
         for pattern in _CUDA_DEVICE_GLOBS:
@@ -122,6 +123,49 @@ def _landlock_rules(policy: Policy) -> Iterator[tuple[str, int]]:
                 yield str(dev), _DEVICE_RW
         for path in _CUDA_READS:
             yield path, _READ
+
+
+class _Prepared:
+    """The read-only rules, opened once in the worker for every child it forks:
+    each an O_PATH fd (moved to the top of the fd range, below ``top``) and its
+    rule, so a child only adds them (~140 rules: a third of the time).
+
+    Not ``/proc/self/...``: opened here, those would be the worker's own
+    entries; each child opens its own (``own``).
+    """
+
+    def __init__(self, paths: tuple[Path, ...], top: int) -> None:
+        self.paths = paths
+        self.own = tuple(p for p in paths if p == _PROC_SELF or _PROC_SELF in p.parents)
+        handled = _handled_fs(landlock_abi())
+        self.rules: list[_PathBeneathAttr] = []
+        for path in paths:
+            if path in self.own:
+                continue
+            try:
+                fd = os.open(str(path), os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue
+            rights = (_READ if _is_dir_fd(fd) else _READ & _FILE_RIGHTS) & handled
+            target = top - 1 - len(self.rules)
+            os.dup2(fd, target, inheritable=False)
+            os.close(fd)
+            self.rules.append(_PathBeneathAttr(rights, target))
+        self.low = top - len(self.rules)
+
+
+_prepared: list[_Prepared] = []
+_PROC_SELF = Path("/proc/self")
+
+
+def prepare(read_only: tuple[Path, ...], top: int) -> int:
+    """Open the read-only rules once (see _Prepared); the lowest fd they took.
+
+    A child keeps fds from there up to ``top`` open until its layers are on.
+    """
+    room = top - 128  # well above the fds a worker uses for itself
+    _prepared[:] = [_Prepared(read_only, top)] if landlock_abi() >= 1 and len(read_only) < room else []
+    return _prepared[0].low if _prepared else top
 
 
 def _add_path_rule(ruleset_fd: int, path: str, rights: int) -> None:
@@ -174,8 +218,11 @@ def _apply_landlock(policy: Policy) -> tuple[int, str | None]:
             return 0, str(exc)
         raise
     try:
-        for path, rights in _landlock_rules(policy):
+        prepared = next((p for p in _prepared if p.paths == policy.read_only), None)
+        for path, rights in _landlock_rules(policy, prepared.own if prepared else None):
             _add_path_rule(ruleset_fd, path, rights & attr.handled_access_fs)
+        for rule in prepared.rules if prepared else ():
+            _syscall(_NR_LANDLOCK_ADD_RULE, ruleset_fd, _LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0)
         flags = _LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF if abi >= 7 else 0
         _syscall(_NR_LANDLOCK_RESTRICT_SELF, ruleset_fd, flags)
     finally:

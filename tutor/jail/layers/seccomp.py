@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import platform
 import struct
@@ -313,14 +314,38 @@ def _seccomp_arch() -> str | None:
 _SECCOMP_FILTER_FLAG_SPEC_ALLOW = 1 << 2
 
 
-def _install_filter(arch: str, prog: list[Insn]) -> None:
-    """Load the filter. SPEC_ALLOW keeps kernels before 5.16 from forcing
-    the speculative-store-bypass mitigation (a compute slowdown that
-    protects nothing here: the child may read its own memory anyway)."""
+#: Stands for the child's pid in a program built before the child exists:
+#: never a pid (pid_max <= 2**22) and no other constant of the program.
+_PID_STAND_IN = 0x3FFFFFF1
+
+
+@functools.lru_cache(maxsize=8)
+def _program_for(arch: str, no_exec_maps: bool, guard_signals: bool, own_group: bool,
+                 ) -> tuple[ctypes.Array[_SockFilter], tuple[int, ...], tuple[int, ...]]:
+    """The program as the kernel takes it, made once per worker (``prepare``), with
+    the places where the pid and its negation go: each child fills in its own."""
+    prog = _seccomp_program(arch, no_exec_maps=no_exec_maps, pid=_PID_STAND_IN,
+                            guard_signals=guard_signals, own_group=own_group)
     if len(prog) > 4096:
         raise RuntimeError(f"seccomp program too long: {len(prog)}")
     insns = (_SockFilter * len(prog))(*[_SockFilter(c, t, f, k) for c, t, f, k in prog])
-    fprog = _SockFprog(len(prog), insns)
+    plus = tuple(i for i, insn in enumerate(prog) if insn[3] == _PID_STAND_IN)
+    minus = tuple(i for i, insn in enumerate(prog) if insn[3] == -_PID_STAND_IN & 0xFFFFFFFF)
+    return insns, plus, minus
+
+
+def prepare(cuda: bool, guard_signals: bool) -> None:
+    """Make a child's program in the worker, before forking (children inherit it)."""
+    arch = _seccomp_arch()
+    if arch is not None:
+        _program_for(arch, not cuda, guard_signals, True)
+
+
+def _install(arch: str, insns: ctypes.Array[_SockFilter]) -> None:
+    """Load the filter. SPEC_ALLOW keeps kernels before 5.16 from forcing
+    the speculative-store-bypass mitigation (a compute slowdown that
+    protects nothing here: the child may read its own memory anyway)."""
+    fprog = _SockFprog(len(insns), insns)
     try:
         _syscall(_NR_SECCOMP[arch], 1, _SECCOMP_FILTER_FLAG_SPEC_ALLOW,
                  ctypes.byref(fprog))
@@ -353,11 +378,13 @@ def _apply_seccomp(policy: Policy, *, guard_signals: bool,
     arch = _seccomp_arch()
     assert arch is not None
     pid = os.getpid()
-    prog = _seccomp_program(arch, no_exec_maps=not policy.cuda,
-                            guard_signals=guard_signals, pid=pid,
-                            own_group=os.getpgrp() == pid)
+    insns, plus, minus = _program_for(arch, not policy.cuda, guard_signals, os.getpgrp() == pid)
+    for i in plus:
+        insns[i].k = pid
+    for i in minus:
+        insns[i].k = -pid & 0xFFFFFFFF
     try:
-        _install_filter(arch, prog)
+        _install(arch, insns)
     except OSError as exc:
         # EINVAL from both entry points: CONFIG_SECCOMP without
         # CONFIG_SECCOMP_FILTER, or a sandbox that refuses nested filters.

@@ -1,0 +1,67 @@
+"""The warm worker's cheaper start and forks, through the real sandbox: what it
+leaves for later still works when a task needs it.
+
+The worker warms up only what every task needs; torch._dynamo and sympy are
+paid once, before the first job that names them. These tests check that the
+plain warm-up really leaves them out, and that what needs them (the op
+recorders, an optimizer, torch.compile reached by a computed name, a
+gradient) grades right in the sandbox either way.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from conftest import PACKS
+
+SIGMOID = "dialect/sigmoid"
+
+
+def _grade(grader: Any, tmp_path: Path, source: str, task: str = SIGMOID) -> Any:
+    from tutor.pack.loader import load_pack
+
+    answer = tmp_path / "answer.py"
+    answer.write_text(source)
+    return grader.grade(load_pack(PACKS / task.split("/")[0]), task, answer, seed=3)
+
+
+def test_plain_warm_up_and_guard_leave_dynamo_and_sympy_out() -> None:
+    code = (
+        "import sys, torch\n"
+        "from tutor.jail import dialect, harness, layers\n"
+        "layers.warm_jit_kernels(); harness.warm_up(); dialect.Guard(lambda code, detail: None)\n"
+        "print(sorted(m for m in ('torch._dynamo', 'sympy') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_each_warm_stage_imports_what_it_stands_for() -> None:
+    code = (
+        "import sys, torch\n"
+        "from tutor.jail import harness\n"
+        "harness.WARM_STAGES['gradient'](); print('sympy' in sys.modules)\n"
+        "harness.WARM_STAGES['dynamo'](); print('torch._dynamo' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "True"]
+
+
+def test_compile_reached_by_a_computed_name_still_compiles(grader: Any, tmp_path: Path) -> None:
+    """No word in the source tells the worker to load dynamo first: the guard hides itself when reached."""
+    source = ("import torch\ndef f(x):\n    return 1 / (1 + torch.exp(-x))\n"
+              "def solve(x):\n    return getattr(torch, 'com' + 'pile')(f, backend='eager')(x)\n")
+    verdict = _grade(grader, tmp_path, source)
+    assert verdict.status.value == "passed", (verdict.error, verdict.stderr)
+
+
+def test_the_worker_counts_its_bare_forks_and_grades_on(grader: Any, tmp_path: Path) -> None:
+    worker = grader.pool._all[0]
+    for with_layers in (False, True):
+        floor = worker.floor(3, with_layers)
+        assert len(floor["wall_ms"]) == 3 and floor["cpu_ms"] > 0
+    verdict = _grade(grader, tmp_path, "import torch\ndef solve(x):\n    return 1 / (1 + torch.exp(-x))\n")
+    assert verdict.status.value == "passed", verdict.error
