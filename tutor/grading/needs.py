@@ -17,9 +17,9 @@ from tutor.pack.models import Task
 def worker_needs(task: Task, source: str, *, record: bool, efficiency: bool) -> list[str]:
     """The stages this task's child would pay for: ``gradient``, ``dynamo``, ``efficiency``."""
     stages = ["efficiency"] if efficiency else []  # the meter imports torch.utils.flop_counter
-    # backward with an upstream gradient (the backward check, or the learner's
+    # backward with an upstream gradient (the backward and gradcheck checks, or the learner's
     # own backward(gradient=...)/autograd.grad) imports sympy through torch.fx
-    if task.check("backward") or "backward" in source or "autograd" in source:
+    if task.check("backward") or task.check("gradcheck") or "backward" in source or "autograd" in source:
         stages.append("gradient")
     # the op recorders and the efficiency meter (TorchDispatchModes), an optimizer's
     # step and the tracers (torch.compile, torch.export, torch.cond) import torch._dynamo

@@ -219,6 +219,7 @@ def _warm_gradient() -> None:
     """``backward(gradient=...)`` imports sympy through torch.fx (~0.5 s)."""
     x = torch.randn(2, requires_grad=True)
     (x * 2).backward(torch.ones(2))
+    classes.remember_existing()  # the classes it made are torch's, for every child's sweep
 
 
 def _warm_dynamo() -> None:
@@ -227,6 +228,7 @@ def _warm_dynamo() -> None:
     with Recorder("<warm-up>"):
         (x * 2).sum()
     torch.optim.SGD([x], lr=0.1).step()
+    classes.remember_existing()
 
 
 def _warm_efficiency() -> None:
