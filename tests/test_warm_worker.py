@@ -45,7 +45,8 @@ def test_each_warm_stage_imports_what_it_stands_for() -> None:
     assert _fresh_python(
         "harness.WARM_STAGES['gradient'](); print('sympy' in sys.modules)\n"
         "harness.WARM_STAGES['dynamo'](); print('torch._dynamo' in sys.modules)\n"
-    ) == ["True", "True"]
+        "harness.WARM_STAGES['efficiency'](); print('torch.utils.flop_counter' in sys.modules)\n"
+    ) == ["True", "True", "True"]
 
 
 def test_compile_reached_by_a_computed_name_still_compiles(grader: Any, tmp_path: Path) -> None:
