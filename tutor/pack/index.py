@@ -103,8 +103,12 @@ def _cache_file(path: Path) -> Path | None:
     except OSError:
         return None
     key = hashlib.sha256("\n".join(stamp).encode()).hexdigest()[:24]
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "tutor" / "packs" / f"{key}.json"
+    return cache_root() / "packs" / f"{key}.json"
+
+
+def cache_root() -> Path:
+    """Where tutor keeps what it can make again (pack indexes, parsed pack files)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tutor"
 
 
 def load_index(path: Path) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from tutor.errors import Location, Problem
+from tutor.pack import parse_cache
 
 PathKey = tuple[Any, ...]
 
@@ -58,7 +59,12 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load(text: str, file: Path) -> tuple[Any, Marks, list[Problem]]:
-    """Parse one YAML document into data, its marks, and any duplicate-key problems."""
+    """Parse one YAML document into data, its marks, and any duplicate-key problems
+    (a text parsed before without problems comes from ``parse_cache``)."""
+    kept = parse_cache.read(text)
+    if kept is not None:
+        data, values, keys, block = kept
+        return data, Marks(file, values, keys, block), []
     marks = Marks(file)
     problems: list[Problem] = []
     lines = text.splitlines()
@@ -109,6 +115,8 @@ def load(text: str, file: Path) -> tuple[Any, Marks, list[Problem]]:
         mark = getattr(exc, "problem_mark", None)
         where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         return None, marks, [Problem(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+    if not problems:
+        parse_cache.keep(text, (data, marks.values, marks.keys, marks.block))
     return data, marks, problems
 
 
