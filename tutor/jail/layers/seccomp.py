@@ -459,10 +459,21 @@ def warm_jit_kernels() -> None:
     so making them here once means every forked child already has them:
     nothing new is mapped, and the layer keeps its purpose. Nothing is
     imported here: torch is touched only if the worker already loaded it.
+    ``embedding_bag``'s kernels are the other JIT on this path: see below.
     """
+    # fbgemm's embedding kernels (``embedding_bag``'s sum and mean, every width, dtype
+    # and index type) are JIT'd one per embedding width, so they cannot all be made
+    # here. fbgemm also ships the same kernels compiled ahead of time ("autovec"),
+    # chosen by these two variables, read when the first embedding kernel is asked
+    # for: the child then maps nothing new. Same sums in the same order, same bits
+    # (tests/test_opdb.py compares them with the JIT'd kernels outside).
+    for name in ("FBGEMM_NO_ASMJIT", "FBGEMM_FORCE_AUTOVEC"):
+        os.environ.setdefault(name, "1")
     torch = sys.modules.get("torch")
     if torch is None:
         return
     square = torch.ones(2, 2, dtype=torch.int64)
     torch.mm(square, square)  # accumulate=False: both kernels
     torch.addmm(square, square, square)  # accumulate=True
+    # fbgemm reads the two variables once, at its first embedding kernel: ask for one here
+    torch.nn.functional.embedding_bag(torch.zeros(1, dtype=torch.int64), torch.ones(1, 1), torch.zeros(1, dtype=torch.int64))
