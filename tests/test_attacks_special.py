@@ -66,6 +66,13 @@ ATTACKS: dict[str, tuple[str, str, set[str], str]] = {
     "forbidden-call-inside-apply": ("vecmat", "import torch\ndef solve(v, m):\n    out = []\n"
                                     "    def f(_):\n        out.append(torch.squeeze(v.unsqueeze(0) @ m))\n        return 0.0\n"
                                     "    torch.zeros(1).apply_(f)\n    return out[0]\n", {"failed"}, "squeeze"),
+    # torch.fx writes the graph's targets into source it compiles: held to the attribute rule
+    "fx-call-method-getattribute": ("sigmoid", "import torch\nimport torch.fx as fx\ndef solve(x):\n    g = fx.Graph()\n"
+                                    "    p = g.placeholder('p')\n    g.output(g.call_method('__getattribute__', (p, '__class__')))\n"
+                                    f"    fx.GraphModule(torch.nn.Module(), g)(x)\n    return {BY_HAND}\n", {"refused"}, "__getattribute__"),
+    "fx-get-attr-dunder": ("sigmoid", "import torch\nimport torch.fx as fx\ndef solve(x):\n    g = fx.Graph()\n"
+                           "    g.output(g.get_attr('training.__class__'))\n    root = torch.nn.Module()\n"
+                           f"    fx.GraphModule(root, g)()\n    return {BY_HAND}\n", {"refused"}, "__class__"),
     # strings that library code evaluates without the guard
     "singledispatch-annotation": ("sigmoid", "import functools, torch\n@functools.singledispatch\ndef f(v):\n    return v\n"
                                   "def solve(x):\n    def g(v: '().__class__.__base__'):\n        return v\n    f.register(g)\n"
@@ -102,6 +109,9 @@ GOOD: dict[str, tuple[str, str]] = {
                  f"class Sig(Act):\n    def go(self, x):\n        return {BY_HAND}\ndef solve(x):\n    return Sig().go(x)\n"),
     "format-fields": ("sigmoid", "import torch\ndef solve(x):\n    s = '{0.shape} {t.dtype} {0[0]:.2f}'.format(x, t=x)\n"
                       f"    assert 'float64' in s\n    return {BY_HAND}\n"),
+    "fx-and-export-honest": ("sigmoid", "import torch\nimport torch.fx as fx\nfrom torch import nn\nclass Act(nn.Module):\n"
+                             f"    def forward(self, x):\n        return {BY_HAND}\n"
+                             "def solve(x):\n    traced = fx.symbolic_trace(Act())\n    assert 'exp' in traced.code\n    return traced(x)\n"),
     "singledispatch-honest": ("sigmoid", "import functools, torch\n@functools.singledispatch\ndef act(v):\n    raise TypeError\n"
                               f"@act.register\ndef _(v: torch.Tensor):\n    return 1 / (1 + torch.exp(-v))\n"
                               "def solve(x):\n    return act(x)\n"),

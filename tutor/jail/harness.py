@@ -13,6 +13,7 @@ the grader from the payload, and cannot be forged without computing them.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import linecache
 import os
@@ -68,6 +69,10 @@ REFUSED_INTERNALS = {
 # File-system events the kernel layers judge: the auditor asks the kernel
 # (a trial open) and reports a denial, so a caught error still counts.
 FILE_EVENTS = ("open", "os.listdir", "os.scandir")
+# torch.fx turns a graph's targets (names the learner may choose: ``get_attr("__class__")``,
+# ``call_method("__getattribute__", ...)``) into Python source it compiles and runs, outside the
+# dialect's guard; that source is held to the dialect's attribute rule before it compiles.
+GENERATED_SOURCE = "<eval_with_key>"
 
 
 # The standard library reads frames on the learner's behalf (namedtuple,
@@ -280,6 +285,8 @@ class Auditor:
         detail = ""
         if reason is None and event in FILE_EVENTS:
             reason, detail = self._file(event, args)
+        if reason is None and event == "compile" and not self.allow_internals:
+            reason, detail = self._generated(args)
         if reason is None:
             return
         self.busy = True
@@ -316,6 +323,23 @@ class Auditor:
             return None, ""
         finally:
             self.busy = False
+
+    def _generated(self, args: tuple[Any, ...]) -> tuple[str | None, str]:
+        """``("attribute", name)`` when source torch.fx generated reads an internal the dialect refuses."""
+        source, filename = (args + (None, None))[:2]
+        if not str(filename).startswith(GENERATED_SOURCE) or not isinstance(source, (str, bytes)):
+            return None, ""
+        self.busy = True  # parsing raises a compile event of its own
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None, ""  # the real compile reports it
+        finally:
+            self.busy = False
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("__") and node.attr not in dialect.READABLE_DUNDERS:
+                return "attribute", f".{node.attr}"
+        return None, ""
 
     @staticmethod
     def _matters(event: str, args: tuple[Any, ...]) -> bool:
