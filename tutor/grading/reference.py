@@ -27,12 +27,18 @@ TORCH_STATE = threading.RLock()
 
 @contextlib.contextmanager
 def torch_state_guard() -> Iterator[None]:
+    """Run pack code as the learner's child runs: oneDNN off (its kernels are made at run time,
+    which the child's seccomp layer refuses, so the child runs ATen's; a reference on oneDNN would
+    differ in the last bits, and a few training steps make that more), torch's state restored after."""
     dtype = torch.get_default_dtype()
     grad = torch.is_grad_enabled()
     rng = torch.random.get_rng_state()
+    onednn = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
     try:
         yield
     finally:
+        torch.backends.mkldnn.enabled = onednn
         torch.set_default_dtype(dtype)
         torch.set_grad_enabled(grad)
         torch.random.set_rng_state(rng)
