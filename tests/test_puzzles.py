@@ -98,3 +98,58 @@ def test_student_pack_of_the_puzzles_checks_locally(tmp_path, capsys):
         verdict = json.loads(capsys.readouterr().out)
         assert verdict["status"] == status, verdict
         assert any("3 hidden case" in note for note in verdict["notes"]) and len(verdict["notes"]) == 2
+
+
+# numpy-100's standard answers (github.com/rougier/numpy-100), as the set writes them, in torch;
+# the pack's references are written another way (tests/packs/torch100).
+T100 = Path(__file__).resolve().parent / "packs" / "torch100"
+T100_ANSWERS = {
+    "fifth-one": "import torch\ndef solve(n):\n    Z = torch.zeros(n)\n    Z[4] = 1\n    return Z\n",
+    "reverse": "def solve(z):\n    return z.flip(0)\n",
+    "nonzero": "import torch\ndef solve(z):\n    return torch.nonzero(z)\n",
+    "below-diagonal": "import torch\ndef solve(n):\n    return torch.diag(1 + torch.arange(n - 1), diagonal=-1)\n",
+    "checkerboard": "import torch\ndef solve(n):\n    Z = torch.zeros((n, n), dtype=torch.int64)\n"
+                    "    Z[1::2, ::2] = 1\n    Z[::2, 1::2] = 1\n    return Z\n",
+    "normalize": "def solve(z):\n    return (z - z.mean()) / z.std()\n",
+    "int-matmul": "def solve(a, b):\n    return a @ b\n",
+    "negate-between": "def solve(z):\n    Z = z.clone()\n    Z[(3 < Z) & (Z < 8)] *= -1\n    return Z\n",
+    "round-away": "import torch\ndef solve(z):\n    return torch.copysign(torch.ceil(torch.abs(z)), z)\n",
+    "common-values": "import torch\ndef solve(a, b):\n    return torch.unique(a[torch.isin(a, b)])\n",
+    "row-ramp": "import torch\ndef solve(n):\n    Z = torch.zeros((n, n))\n    Z += torch.arange(n)\n    return Z\n",
+    "open-interval": "import torch\ndef solve(n):\n    return torch.linspace(0, 1, n + 2)[1:-1]\n",
+    "max-to-zero": "def solve(z):\n    Z = z.clone()\n    Z[Z.argmax()] = 0\n    return Z\n",
+    "closest": "def solve(z, v):\n    index = (z - v).abs().argmin()\n    return z[index]\n",
+    "row-centre": "def solve(x):\n    return x - x.mean(dim=1, keepdim=True)\n",
+    "sort-by-column": "def solve(z, n):\n    return z[z[:, n].argsort()]\n",
+    "swap-rows": "def solve(a):\n    A = a.clone()\n    A[[0, 1]] = A[[1, 0]]\n    return A\n",
+    "most-frequent": "import torch\ndef solve(z):\n    return torch.bincount(z).argmax()\n",
+    "largest-n": "import torch\ndef solve(z, n):\n    return z[torch.argsort(z)[-n:]]\n",
+    "pairwise-distance": "import torch\ndef solve(x, y):\n    return torch.cdist(x, y)\n",
+    "moving-average": "import torch\ndef solve(a, n):\n    ret = torch.cumsum(a, dim=0)\n"
+                      "    ret[n:] = ret[n:] - ret[:-n]\n    return ret[n - 1:] / n\n",
+    "block-sum": "def solve(z, k):\n    n = z.shape[0] // k\n    return z.reshape(n, k, n, k).sum(dim=(1, 3))\n",
+    "last-axes-sum": "def solve(a):\n    return a.sum(dim=(-2, -1))\n",
+    "one-hot": "import torch.nn.functional as F\ndef solve(labels, k):\n    return F.one_hot(labels, k)\n",
+    "einsum-trace": "import torch\ndef solve(m):\n    return torch.einsum('bii->b', m)\n",
+}
+
+
+def test_numpy_100_standard_answers_pass_through_tutor_check(tmp_path, capsys):
+    assert set(T100_ANSWERS) == {task.id for _, task in load_pack(T100).tasks()}
+    ws = Workspace.create(tmp_path / "ws", load_pack(T100), str(T100))
+    for task, text in T100_ANSWERS.items():
+        ws.exercise_path(f"t100/{task}").write_text(text, encoding="utf-8")
+    report = tmp_path / "report.json"
+    with pytest.raises(SystemExit):  # the whole set in one batch: one warm worker
+        main(["grade", str(ws.root), "--pack", str(T100), "--format", "json", "-o", str(report), "--seed", "3"])
+    capsys.readouterr()
+    (result,) = json.loads(report.read_text(encoding="utf-8"))
+    failing = {v["task"]: (v["status"], v["error"], [c["message"][:160] for c in v["checks"] if not c["passed"]])
+               for v in result["tasks"] if v["status"] != "passed"}
+    assert not failing, failing
+    # and the way a learner checks one answer, `tutor check`
+    answer = tmp_path / "moving.py"
+    answer.write_text(T100_ANSWERS["moving-average"], encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(["check", "t100/moving-average", "--pack", str(T100), "--file", str(answer), "--format", "json"])
+    assert json.loads(capsys.readouterr().out)["status"] == "passed"
