@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PACKS, make_workspace
+from test_attacks_dialect import _text
 
 PACK = PACKS / "dialect"
 BY_HAND = "1 / (1 + torch.exp(-x))"
@@ -67,12 +68,20 @@ ATTACKS: dict[str, tuple[str, str, set[str], str]] = {
                                     "    def f(_):\n        out.append(torch.squeeze(v.unsqueeze(0) @ m))\n        return 0.0\n"
                                     "    torch.zeros(1).apply_(f)\n    return out[0]\n", {"failed"}, "squeeze"),
     # torch.fx writes the graph's targets into source it compiles: held to the attribute rule
-    "fx-call-method-getattribute": ("sigmoid", "import torch\nimport torch.fx as fx\ndef solve(x):\n    g = fx.Graph()\n"
-                                    "    p = g.placeholder('p')\n    g.output(g.call_method('__getattribute__', (p, '__class__')))\n"
-                                    f"    fx.GraphModule(torch.nn.Module(), g)(x)\n    return {BY_HAND}\n", {"refused"}, "__getattribute__"),
-    "fx-get-attr-dunder": ("sigmoid", "import torch\nimport torch.fx as fx\ndef solve(x):\n    g = fx.Graph()\n"
-                           "    g.output(g.get_attr('training.__class__'))\n    root = torch.nn.Module()\n"
-                           f"    fx.GraphModule(root, g)()\n    return {BY_HAND}\n", {"refused"}, "__class__"),
+    "fx-import": ("sigmoid", f"import torch\nimport torch.fx as fx\ndef solve(x):\n    return {BY_HAND}\n", {"refused"}, "torch.fx"),
+    "fx-graph-from-a-compile-backend": ("int-matmul", "import torch\ndef solve(a, b):\n    def backend(gm, inputs):\n"
+                                        "        g = type(gm.graph)()\n        p = g.placeholder('p')\n"
+                                        "        g.output(g.call_method('__getattribute__', (p, '__class__')))\n"
+                                        "        type(gm).mro()[1](torch.nn.Module(), g)(a)\n        return gm.forward\n"
+                                        "    return torch.compile(lambda u, v: u @ v, backend=backend)(a, b)\n",
+                                        {"refused"}, "__getattribute__"),
+    # stdlib helpers that read and write attributes by the names they are given
+    "update-wrapper-merges-globals": ("sigmoid", "import functools, torch\ndef solve(x):\n"
+                                      "    functools.update_wrapper(solve, torch.load, assigned=(), updated=('__globals__',))\n"
+                                      f"    return {BY_HAND}\n", {"refused"}, "__globals__"),
+    "wraps-assigns-code": ("sigmoid", "from functools import wraps\nimport torch\ndef solve(x):\n"
+                           "    box = wraps(torch.sigmoid, assigned=('_C',))(lambda v: v)\n"
+                           f"    return {BY_HAND}\n", {"refused"}, "_C"),
     # strings that library code evaluates without the guard
     "singledispatch-annotation": ("sigmoid", "import functools, torch\n@functools.singledispatch\ndef f(v):\n    return v\n"
                                   "def solve(x):\n    def g(v: '().__class__.__base__'):\n        return v\n    f.register(g)\n"
@@ -109,9 +118,12 @@ GOOD: dict[str, tuple[str, str]] = {
                  f"class Sig(Act):\n    def go(self, x):\n        return {BY_HAND}\ndef solve(x):\n    return Sig().go(x)\n"),
     "format-fields": ("sigmoid", "import torch\ndef solve(x):\n    s = '{0.shape} {t.dtype} {0[0]:.2f}'.format(x, t=x)\n"
                       f"    assert 'float64' in s\n    return {BY_HAND}\n"),
-    "fx-and-export-honest": ("sigmoid", "import torch\nimport torch.fx as fx\nfrom torch import nn\nclass Act(nn.Module):\n"
-                             f"    def forward(self, x):\n        return {BY_HAND}\n"
-                             "def solve(x):\n    traced = fx.symbolic_trace(Act())\n    assert 'exp' in traced.code\n    return traced(x)\n"),
+    "compile-eager-without-recorders": ("int-matmul", "import torch\ndef mm(a, b):\n    return a @ b\n"
+                                        "def solve(a, b):\n    return torch.compile(mm, backend='eager')(a, b)\n"),
+    "wraps-honest": ("sigmoid", "import functools, torch\ndef logged(f):\n    @functools.wraps(f)\n"
+                     "    def inner(*args):\n        return f(*args)\n    return inner\n@logged\ndef act(v):\n    'Sigmoid.'\n"
+                     "    return 1 / (1 + torch.exp(-v))\ndef solve(x):\n    assert act.__name__ == 'act' and act.__doc__ == 'Sigmoid.'\n"
+                     "    return act(x)\n"),
     "singledispatch-honest": ("sigmoid", "import functools, torch\n@functools.singledispatch\ndef act(v):\n    raise TypeError\n"
                               f"@act.register\ndef _(v: torch.Tensor):\n    return 1 / (1 + torch.exp(-v))\n"
                               "def solve(x):\n    return act(x)\n"),
@@ -130,10 +142,6 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     assert "Traceback" not in proc.stderr
     by_ws = {w["workspace"]: w for w in json.loads(proc.stdout)}
     return {name: {v["task"].split("/")[1]: v for v in by_ws[str(ws)]["tasks"]} for name, ws in roots.items()}
-
-
-def _text(verdict: dict) -> str:
-    return (verdict.get("error") or "") + " ".join(c.get("message") or "" for c in verdict["checks"] if not c["passed"])
 
 
 @pytest.mark.parametrize("name", sorted(ATTACKS))

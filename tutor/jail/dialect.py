@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import operator
 import os
 import string
@@ -56,6 +57,7 @@ NOT_PUBLIC = frozenset({
     "torch.overrides", "torch.library", "torch.multiprocessing", "torch.distributed", "torch.hub",
     "torch.jit", "torch.package", "torch.utils.cpp_extension", "torch.utils.hooks",
     "torch.utils.benchmark",  # its Timer compiles and runs the statement strings it is given
+    "torch.fx",  # its graphs read and call attributes by the names in their targets, unguarded
     "numpy.ctypeslib", "numpy.lib", "numpy.f2py", "numpy.distutils",
 })  # fmt: skip
 IO_NAMES = frozenset({"BytesIO", "StringIO"})
@@ -88,6 +90,8 @@ REFLECTIVE = frozenset({
     "open", "__import__", "breakpoint", "input", "help", "memoryview",
 })  # fmt: skip
 _torch_save = torch.save
+_update_wrapper, _wraps = functools.update_wrapper, functools.wraps
+_WRAPPER_NAMES = frozenset(functools.WRAPPER_ASSIGNMENTS + functools.WRAPPER_UPDATES)
 #: What traces the learner's code with torch._dynamo (torch.compile, nn.Module.compile, torch.cond, torch.export).
 _TRACERS = (torch.compile, torch.nn.Module.compile, torch.cond, torch.export.export)
 _TRACER_MODULES = ("torch.compiler", "torch.export")
@@ -420,6 +424,10 @@ class Guard:
             raise self.refuse("attribute", what)
         elif value is _torch_save:
             return self.save
+        elif value is _update_wrapper:
+            return self.update_wrapper
+        elif value is _wraps:
+            return self.wraps
         else:
             known = _REFLECTIVE_VALUES.get(id(value))
             if known is not None and known[1] is value:
@@ -436,6 +444,23 @@ class Guard:
             if real != scratch and not real.startswith(scratch + os.sep):
                 raise self.refuse("write", path)
         return _torch_save(obj, f, *args, **kwargs)
+
+    def update_wrapper(self, wrapper: Any, wrapped: Any, assigned: Any = functools.WRAPPER_ASSIGNMENTS,
+                       updated: Any = functools.WRAPPER_UPDATES) -> Any:
+        """``functools.update_wrapper``, which reads and writes the attributes it is told by name:
+        names beyond its defaults meet the attribute rule (``updated=("__globals__",)`` would merge
+        a torch module's globals into the learner's)."""
+        assigned, updated = tuple(assigned), tuple(updated)
+        for name in assigned + updated:
+            if name not in _WRAPPER_NAMES:
+                self._name(wrapped, name, write=False)
+                self._name(wrapper, name, write=True)
+        return _update_wrapper(wrapper, wrapped, assigned, updated)
+
+    def wraps(self, wrapped: Any, assigned: Any = functools.WRAPPER_ASSIGNMENTS,
+              updated: Any = functools.WRAPPER_UPDATES) -> Callable[[Any], Any]:
+        """``functools.wraps``, through the guarded ``update_wrapper``."""
+        return functools.partial(self.update_wrapper, wrapped=wrapped, assigned=assigned, updated=updated)
 
     # -- hooks named by the compiled code
 

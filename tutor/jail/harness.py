@@ -317,7 +317,9 @@ class Auditor:
             try:  # the kernel layers are the judge of reads: ask them
                 _os_close(_os_open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY))
             except PermissionError:
-                return "read", path
+                # torch reading the source of a module on the stack (torch.compile reads every
+                # frame's, the harness's too) is not an attempt: nothing is read either way
+                return (None, "") if _loaded_source(real) else ("read", path)
             except OSError:
                 pass  # missing, a directory…: the real call reports it as usual
             return None, ""
@@ -368,6 +370,12 @@ class Auditor:
             return False
         finally:
             self.busy = False
+
+
+def _loaded_source(path: str) -> bool:
+    """Whether ``path`` is the source file of a module already imported."""
+    return any(isinstance(f := getattr(m, "__file__", None), str) and _realpath(f) == path
+               for m in list(sys.modules.values()))
 
 
 def _import_machinery(frame: types.FrameType | None, stdlib: tuple[str, ...]) -> bool:
