@@ -69,12 +69,6 @@ ATTACKS: dict[str, tuple[str, str, set[str], str]] = {
                                     "    torch.zeros(1).apply_(f)\n    return out[0]\n", {"failed"}, "squeeze"),
     # torch.fx writes the graph's targets into source it compiles: held to the attribute rule
     "fx-import": ("sigmoid", f"import torch\nimport torch.fx as fx\ndef solve(x):\n    return {BY_HAND}\n", {"refused"}, "torch.fx"),
-    "fx-graph-from-a-compile-backend": ("int-matmul", "import torch\ndef solve(a, b):\n    def backend(gm, inputs):\n"
-                                        "        g = type(gm.graph)()\n        p = g.placeholder('p')\n"
-                                        "        g.output(g.call_method('__getattribute__', (p, '__class__')))\n"
-                                        "        type(gm).mro()[1](torch.nn.Module(), g)(a)\n        return gm.forward\n"
-                                        "    return torch.compile(lambda u, v: u @ v, backend=backend)(a, b)\n",
-                                        {"refused"}, "__getattribute__"),
     # stdlib helpers that read and write attributes by the names they are given
     "update-wrapper-merges-globals": ("sigmoid", "import functools, torch\ndef solve(x):\n"
                                       "    functools.update_wrapper(solve, torch.load, assigned=(), updated=('__globals__',))\n"
@@ -118,8 +112,6 @@ GOOD: dict[str, tuple[str, str]] = {
                  f"class Sig(Act):\n    def go(self, x):\n        return {BY_HAND}\ndef solve(x):\n    return Sig().go(x)\n"),
     "format-fields": ("sigmoid", "import torch\ndef solve(x):\n    s = '{0.shape} {t.dtype} {0[0]:.2f}'.format(x, t=x)\n"
                       f"    assert 'float64' in s\n    return {BY_HAND}\n"),
-    "compile-eager-without-recorders": ("int-matmul", "import torch\ndef mm(a, b):\n    return a @ b\n"
-                                        "def solve(a, b):\n    return torch.compile(mm, backend='eager')(a, b)\n"),
     "wraps-honest": ("sigmoid", "import functools, torch\ndef logged(f):\n    @functools.wraps(f)\n"
                      "    def inner(*args):\n        return f(*args)\n    return inner\n@logged\ndef act(v):\n    'Sigmoid.'\n"
                      "    return 1 / (1 + torch.exp(-v))\ndef solve(x):\n    assert act.__name__ == 'act' and act.__doc__ == 'Sigmoid.'\n"
@@ -157,3 +149,28 @@ def test_honest_use_of_the_same_doors_passes(verdicts: dict, name: str) -> None:
     task, _ = GOOD[name]
     verdict = verdicts[name][task]
     assert verdict["status"] == "passed", verdict
+
+
+def test_fx_source_from_a_compile_backends_graph_is_refused() -> None:
+    """A torch.compile backend hands the learner a graph module; torch.fx would compile the graph's
+    targets into unguarded source (``p.__getattribute__('__class__')``): the audit hook refuses it."""
+    import torch
+
+    from tutor.grading.pool import Pool
+    from tutor.jail import frames, wire
+
+    source = ("import torch\ndef solve(a):\n    def backend(gm, inputs):\n        g = type(gm.graph)()\n"
+              "        p = g.placeholder('p')\n        g.output(g.call_method('__getattribute__', (p, '__class__')))\n"
+              "        type(gm).mro()[1](torch.nn.Module(), g)(a)\n        return gm.forward\n"
+              "    return torch.compile(lambda v: v + 1, backend=backend)(a)\n")
+    doc, blob = wire.encode({"cases": [{"args": {"a": torch.ones(2)}, "backward": [], "upstream": []}]})
+    job = {"source": source, "filename": "/nonexistent/answer.py", "entry": "solve", "module": "answer",
+           "device": "cpu", "record": False, "allow_internals": False, "deadline": 120.0, "case_timeout": 100.0,
+           "startup": 60.0, "memory_mb": 2048, "max_result_bytes": 1 << 20, "payload": doc}
+    pool = Pool("cpu", 1)
+    try:
+        run = pool.run(job, blob)
+    finally:
+        pool.close()
+    refused = [h for h, _ in frames.split_frames(run.result) if h.get("kind") == "refused"]
+    assert refused and refused[0]["event"] == "compile" and refused[0]["detail"] == ".__getattribute__", refused
