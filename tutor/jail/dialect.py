@@ -510,8 +510,9 @@ class Guard:
                 setattr(proxy, item, self.getattr(module, item))
         return proxy
 
-    def namespace(self, module_name: str, filename: str) -> dict[str, Any]:
-        """The globals of the learner's module."""
+    def namespace(self, module_name: str, filename: str, into: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The globals of the learner's module, put ``into`` the module's own dict when given: the
+        dict the code runs in is the one ``_hide`` must update later."""
         safe = {name: getattr(builtins, name) for name in BUILTIN_NAMES}
         safe.update({name: value for name, value in vars(builtins).items()
                      if isinstance(value, type) and issubclass(value, BaseException)})
@@ -532,6 +533,9 @@ class Guard:
             "_apply_": _apply,
             "_print_": _Print,
         }
+        if into is not None:
+            into.update(space)
+            space = into
         self._spaces.append(space)
         return space
 

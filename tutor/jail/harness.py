@@ -543,7 +543,7 @@ def _load_and_run(job: dict[str, Any], source: str, filename: str, payload: Any,
                     first = problems[0]
                     auditor.refuse("dialect", first.code, first.detail, line=first.line)
                     return {"kind": "load_error", "error": f"line {first.line}: {first.code} {first.detail}"}
-                module.__dict__.update(guard.namespace(module.__name__, filename))
+                guard.namespace(module.__name__, filename, into=module.__dict__)
             preamble = job.get("preamble") or ""
             if preamble:  # the course's helpers (instructor code, never a solution), defined first
                 exec(compile(preamble, HELPERS_FILE, "exec"), module.__dict__)  # noqa: S102
