@@ -46,7 +46,8 @@ def test_each_warm_stage_imports_what_it_stands_for() -> None:
         "harness.WARM_STAGES['gradient'](); print('sympy' in sys.modules)\n"
         "harness.WARM_STAGES['dynamo'](); print('torch._dynamo' in sys.modules)\n"
         "harness.WARM_STAGES['efficiency'](); print('torch.utils.flop_counter' in sys.modules)\n"
-    ) == ["True", "True", "True"]
+        "harness.WARM_STAGES['numpy'](); print('numpy' in sys.modules)\n"
+    ) == ["True", "True", "True", "True"]
 
 
 def test_compile_reached_by_a_computed_name_still_compiles(grader: Any, tmp_path: Path) -> None:
@@ -57,8 +58,9 @@ def test_compile_reached_by_a_computed_name_still_compiles(grader: Any, tmp_path
     assert verdict.status.value == "passed", (verdict.error, verdict.stderr)
 
 
-def test_the_worker_counts_its_bare_forks_and_grades_on(grader: Any, tmp_path: Path) -> None:
+def test_the_worker_counts_its_bare_forks_pays_stages_asked_ahead_and_grades_on(grader: Any, tmp_path: Path) -> None:
     worker = grader.pool._all[0]
+    worker.prewarm(["numpy", "no-such-stage"])  # what a batch asks for before its first job
     for with_layers in (False, True):
         floor = worker.floor(3, with_layers)
         assert len(floor["wall_ms"]) == 3 and floor["cpu_ms"] > 0

@@ -77,7 +77,8 @@ def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: 
     """Grade each workspace with its pack (or ``pack``), write the report, return the results.
 
     ``report_options`` go to the format (``csv``: ``id_from``, ``bom``)."""
-    from tutor.grading.start import open_grader
+    from tutor.grading.needs import batch_needs
+    from tutor.grading.start import open_grader, prewarm
     from tutor.reports import SINGLE_WORKSPACE, render
     from tutor.reports.shard import select_shard
 
@@ -107,7 +108,9 @@ def grade_workspaces(paths: list[Path], *, pack: Path | None, fmt: str, output: 
     for ws_pack in ws_packs:
         if ws_pack.student:  # its references are stubs; only the full pack grades hidden cases
             raise UserError(M_STUDENT_PACK(language, path=ws_pack.root))
-    with open_grader(device, jobs, language) as grader:
+    stages = batch_needs(ws_packs)
+    prewarm(device, jobs, stages)
+    with open_grader(device, jobs, language, stages) as grader:
         if not grader.layers().get("landlock", "").startswith("active"):
             print(M_FS_LAYER(language), file=sys.stderr)
         total = sum(len(p.task_ids()) for p in ws_packs)

@@ -34,7 +34,7 @@ from tutor.grading import efficiency, feedback, refusal, runtime_errors
 from tutor.grading.compare import tensor_paths
 from tutor.grading.inputs import CaseError, CaseInputs, make_cases
 from tutor.grading.meta_case import cpu_pinned, is_meta, meta_case
-from tutor.grading.needs import worker_needs
+from tutor.grading.needs import records_ops, worker_needs
 from tutor.grading.pool import Pool, RunResult
 from tutor.grading import predict, public
 from tutor.grading.reference import TORCH_STATE, Reference
@@ -277,17 +277,15 @@ class Grader:
     def job(self, task: Task, source: str, filename: str, entry: str, module: str, preamble: str,
             payload: dict[str, Any], ncases: int) -> dict[str, Any]:
         """What the sandbox child is given for one run: code, limits, and the inputs' payload."""
-        record = bool(task.check("forbid") or task.check("require"))
-        efficiency = bool(task.check("efficiency"))
         return {
             "source": source,
             "filename": filename,
             "entry": entry,
             "module": module,
             "device": self.device,
-            "record": record,
-            "efficiency": efficiency,
-            "warm": worker_needs(task, source + preamble, record=record, efficiency=efficiency),
+            "record": records_ops(task),
+            "efficiency": bool(task.check("efficiency")),
+            "warm": worker_needs(task, source + preamble),
             "allow_internals": task.allow_internals,
             "deadline": task.timeout * ncases + STARTUP_ALLOWANCE,
             "case_timeout": task.timeout,

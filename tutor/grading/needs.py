@@ -11,11 +11,18 @@ safe; it never decides anything about the grade.
 
 from __future__ import annotations
 
+from tutor.pack.loader import Pack
 from tutor.pack.models import Task
 
 
-def worker_needs(task: Task, source: str, *, record: bool, efficiency: bool) -> list[str]:
-    """The stages this task's child would pay for: ``gradient``, ``dynamo``, ``efficiency``."""
+def records_ops(task: Task) -> bool:
+    """Whether the child records what the learner calls (the recorders are on)."""
+    return bool(task.check("forbid") or task.check("require"))
+
+
+def worker_needs(task: Task, source: str) -> list[str]:
+    """The stages this task's child would pay for: ``gradient``, ``dynamo``, ``efficiency``, ``numpy``."""
+    efficiency = bool(task.check("efficiency"))
     stages = ["efficiency"] if efficiency else []  # the meter imports torch.utils.flop_counter
     # backward with an upstream gradient (the backward and gradcheck checks, or the learner's
     # own backward(gradient=...)/autograd.grad) imports sympy through torch.fx
@@ -23,6 +30,19 @@ def worker_needs(task: Task, source: str, *, record: bool, efficiency: bool) -> 
         stages.append("gradient")
     # the op recorders and the efficiency meter (TorchDispatchModes), an optimizer's
     # step and the tracers (torch.compile, torch.export, torch.cond) import torch._dynamo
-    if record or efficiency or any(word in source for word in ("optim", "compile", "export", "cond(")):
+    if records_ops(task) or efficiency or any(word in source for word in ("optim", "compile", "export", "cond(")):
         stages.append("dynamo")
+    if "numpy" in source:  # torch imports numpy only when a tensor first meets it
+        stages.append("numpy")
     return stages
+
+
+def batch_needs(packs: list[Pack]) -> list[str]:
+    """The stages a batch of these packs' tasks will need, judged by their references:
+    asked for before the first job, so the worker pays them while the grader starts."""
+    stages: dict[str, None] = {}
+    for pack in packs:
+        for lesson, task in pack.tasks():
+            source = (task.solution or "") + pack.preamble(f"{lesson.id}/{task.id}")
+            stages.update(dict.fromkeys(worker_needs(task, source)))
+    return list(stages)

@@ -124,11 +124,12 @@ class Worker:
         except (OSError, ValueError, EOFError):
             return None
 
-    def run(self, job: dict[str, Any], blob: bytes) -> RunResult:
+    def run(self, job: dict[str, Any], blob: bytes, meanwhile: Callable[[], None] | None = None) -> RunResult:
+        """Run one job; ``meanwhile`` is called once it is sent, while the child works."""
         with self._lock:
-            return self._run(job, blob)
+            return self._run(job, blob, meanwhile)
 
-    def _run(self, job: dict[str, Any], blob: bytes) -> RunResult:
+    def _run(self, job: dict[str, Any], blob: bytes, meanwhile: Callable[[], None] | None) -> RunResult:
         if self.proc is None or self.proc.poll() is not None:
             self.start()
         assert self.proc is not None and self.proc.stdin is not None
@@ -140,6 +141,8 @@ class Worker:
         except OSError:
             self.stop()
             return RunResult(-1, False, "", "", b"", worker_lost="the sandbox worker stopped")
+        if meanwhile is not None:
+            meanwhile()
         streams = {"result": bytearray(), "stdout": bytearray(), "stderr": bytearray()}
         deadline = time.monotonic() + float(job["deadline"]) + GRACE
         while True:
@@ -161,6 +164,17 @@ class Worker:
             result_overflow=bool(header["result_overflow"]),
             duration_ms=int(header["duration_ms"]),
         )
+
+    def prewarm(self, stages: list[str]) -> None:
+        """Ask the worker to pay these warm-up stages as soon as it can, before the jobs that need them."""
+        try:
+            with self._lock:
+                if self.proc is None or self.proc.poll() is not None:
+                    self.start()
+                assert self.proc is not None
+                frames.write_frame(self.proc.stdin, {"op": "warm", "warm": stages})
+        except (OSError, RuntimeError):
+            pass  # the next run() starts the worker again, or says why it cannot
 
     def floor(self, n: int, with_layers: bool) -> dict[str, Any]:
         """``n`` bare forks of the warm worker (``bench/run.py``'s floor): wall times and CPU per child."""
@@ -252,20 +266,17 @@ class Pool:
         self._free: list[Worker] = [Worker(device, self.scratch_root) for _ in range(max(1, size))]
         self._all = list(self._free)
         self._lock = threading.Condition()
-        #: Called once, by the first run() that would wait for its worker to start.
-        self.while_starting: Callable[[], None] | None = None
+        #: Called once, by the first run(), once its job is sent: work that would otherwise wait.
+        self.meanwhile: Callable[[], None] | None = None
 
     def run(self, job: dict[str, Any], blob: bytes) -> RunResult:
         with self._lock:
             while not self._free:
                 self._lock.wait()
             worker = self._free.pop()
-            hook = self.while_starting if not worker.info else None
-            self.while_starting = None
+            meanwhile, self.meanwhile = self.meanwhile, None
         try:
-            if hook is not None:  # the worker is still starting: use the wait
-                hook()
-            return worker.run(job, blob)
+            return worker.run(job, blob, meanwhile)
         finally:
             with self._lock:
                 self._free.append(worker)
@@ -275,6 +286,11 @@ class Pool:
         """Start every worker now, in the background, so the first grade does not wait."""
         for worker in self._all:
             threading.Thread(target=self._start_quietly, args=(worker,), daemon=True).start()
+
+    def prewarm(self, stages: list[str]) -> None:
+        """Every worker pays these warm-up stages as soon as it has started, in the background."""
+        for worker in self._all:
+            threading.Thread(target=worker.prewarm, args=(stages,), daemon=True).start()
 
     @staticmethod
     def _start_quietly(worker: Worker) -> None:

@@ -243,11 +243,19 @@ def _warm_efficiency() -> None:
     classes.remember_existing()
 
 
+def _warm_numpy() -> None:
+    """torch imports numpy only when a tensor first meets it."""
+    import numpy
+
+    torch.from_numpy(numpy.ones(2)).numpy()
+    classes.remember_existing()
+
+
 #: Lazy costs only some tasks pay, paid in the zygote before the first job that
 #: names them (``tutor.grading.needs``), so a worker that never grades such a
 #: task starts without them (importing torch._dynamo and sympy is ~1.5 s).
 WARM_STAGES: dict[str, Callable[[], None]] = {
-    "gradient": _warm_gradient, "dynamo": _warm_dynamo, "efficiency": _warm_efficiency,
+    "gradient": _warm_gradient, "dynamo": _warm_dynamo, "efficiency": _warm_efficiency, "numpy": _warm_numpy,
 }
 
 

@@ -8,6 +8,7 @@ It speaks length-prefixed frames (``frames``) on stdin/stdout with the grader:
                        blob = the job, itself one frame (job header, inputs), for the child only
     zygote -> grader   {"op": "out", "stream": "result" | "stdout" | "stderr"}  blob = bytes
                        ... then {"op": "result", exit status, timed_out, caps hit, duration}
+    grader -> zygote   {"op": "warm", warm}: pay these warm-up stages now (a batch knows its tasks)
     grader -> zygote   {"op": "floor", n, layers}: fork n children that exit at once (bench/run.py)
     zygote -> grader   {"op": "floor", wall_ms: [...], cpu_ms}
 
@@ -117,9 +118,11 @@ def main() -> None:
                 harness.WARM_STAGES[name]()
                 warmed.add(name)
                 gc.freeze()
-            if stages or _died_waiting(spare):  # (or it was killed while idle, e.g. a cancel)
+            if stages or (header.get("op") != "warm" and _died_waiting(spare)):  # (or killed while idle: a cancel)
                 last, spare = spare, _fork_spare(setup)
                 _finish(last, keep=spare.pid)
+            if header.get("op") == "warm":  # stages a batch will need, asked for before its jobs
+                continue
             if not _splice_exact(proto_in, spare.job_w, job_bytes):
                 return
             os.close(spare.job_w)
