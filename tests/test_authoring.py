@@ -443,3 +443,21 @@ def test_forbid_judges_the_learners_calls_not_the_course_helpers(tmp_path, body,
     verdict = json.loads(proc.stdout)
     forbid = next(c for c in verdict["checks"] if c["name"] == "forbid")
     assert forbid["passed"] is passes, forbid
+
+
+def test_references_run_with_onednn_off_even_after_torch_froze_its_flags() -> None:
+    """torch's own test utilities (op_db) freeze the backend flags; the guard must still work then."""
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "from tutor.grading.reference import torch_state_guard\n"
+        "torch.backends.disable_global_flags()\n"
+        "before = torch.backends.mkldnn.enabled\n"
+        "with torch_state_guard():\n"
+        "    assert not torch.backends.mkldnn.enabled\n"
+        "assert torch.backends.mkldnn.enabled == before\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

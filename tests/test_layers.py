@@ -674,7 +674,7 @@ def test_cannot_retune_other_processes(world: dict[str, Path], sleeper: subproce
             "idle": attempt(lambda: os.sched_setscheduler(victim, os.SCHED_IDLE,
                                                           os.sched_param(0))),
             "own_limit": attempt(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (32, 32))),
-            "own_nice": attempt(lambda: os.setpriority(os.PRIO_PROCESS, 0, 5)),
+            "own_nice": attempt(lambda: os.setpriority(os.PRIO_PROCESS, 0, min(19, nice_before + 1))),
         }
 
     result = run_contained(policy_for(world), body).result

@@ -33,12 +33,13 @@ def torch_state_guard() -> Iterator[None]:
     dtype = torch.get_default_dtype()
     grad = torch.is_grad_enabled()
     rng = torch.random.get_rng_state()
-    onednn = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = False
+    # torch's own context manager, not an assignment: assigning is refused once anything in
+    # the process called torch.backends.disable_global_flags() (torch's test utilities do).
+    onednn_off = torch.backends.mkldnn.flags(enabled=False, deterministic=torch.backends.mkldnn.deterministic)
     try:
-        yield
+        with onednn_off:
+            yield
     finally:
-        torch.backends.mkldnn.enabled = onednn
         torch.set_default_dtype(dtype)
         torch.set_grad_enabled(grad)
         torch.random.set_rng_state(rng)
