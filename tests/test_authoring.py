@@ -459,5 +459,5 @@ def test_references_run_with_onednn_off_even_after_torch_froze_its_flags() -> No
         "    assert not torch.backends.mkldnn.enabled\n"
         "assert torch.backends.mkldnn.enabled == before\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr  # and no warning on the learner's screen

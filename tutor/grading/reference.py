@@ -33,13 +33,14 @@ def torch_state_guard() -> Iterator[None]:
     dtype = torch.get_default_dtype()
     grad = torch.is_grad_enabled()
     rng = torch.random.get_rng_state()
-    # torch's own context manager, not an assignment: assigning is refused once anything in
-    # the process called torch.backends.disable_global_flags() (torch's test utilities do).
-    onednn_off = torch.backends.mkldnn.flags(enabled=False, deterministic=torch.backends.mkldnn.deterministic)
+    # set_flags, not an assignment: assigning is refused once anything in the process called
+    # torch.backends.disable_global_flags() (torch's test utilities do); only `enabled` is set
+    # (flags() would also set TF32, which warns on every CPU build).
+    onednn = torch.backends.mkldnn.set_flags(False)[0]
     try:
-        with onednn_off:
-            yield
+        yield
     finally:
+        torch.backends.mkldnn.set_flags(onednn)
         torch.set_default_dtype(dtype)
         torch.set_grad_enabled(grad)
         torch.random.set_rng_state(rng)
