@@ -66,3 +66,22 @@ def test_the_worker_counts_its_bare_forks_pays_stages_asked_ahead_and_grades_on(
         assert len(floor["wall_ms"]) == 3 and floor["cpu_ms"] > 0
     verdict = _grade(grader, tmp_path, "import torch\ndef solve(x):\n    return 1 / (1 + torch.exp(-x))\n")
     assert verdict.status.value == "passed", verdict.error
+
+
+def test_the_recorders_and_the_meter_leave_dynamo_and_sympy_out() -> None:
+    """torch wraps every dispatch mode in a dynamo import; ours keep out of dynamo's sight without it."""
+    assert _fresh_python(
+        "from tutor.jail import efficiency\n"
+        "x = torch.randn(3, requires_grad=True)\n"
+        "with harness.Recorder('<x>'), efficiency.Meter() as meter:\n"
+        "    (x * 2).sum().backward()\n"
+        "print('torch._dynamo' in sys.modules, 'sympy' in sys.modules, meter.figures()['flops'] > 0)\n"
+    ) == ["False", "False", "True"]
+
+
+def test_a_forbidden_call_inside_a_compiled_function_is_still_seen(grader: Any, tmp_path: Path) -> None:
+    source = ("import torch\ndef f(x):\n    return torch.sigmoid(x)\n"
+              "def solve(x):\n    return torch.compile(f, backend='eager')(x)\n")
+    verdict = _grade(grader, tmp_path, source)
+    assert verdict.status.value == "failed", (verdict.error, verdict.stderr)
+    assert any(c.name == "forbid" and not c.passed for c in verdict.checks), verdict.checks

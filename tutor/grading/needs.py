@@ -28,9 +28,9 @@ def worker_needs(task: Task, source: str) -> list[str]:
     # own backward(gradient=...)/autograd.grad) imports sympy through torch.fx
     if task.check("backward") or task.check("gradcheck") or "backward" in source or "autograd" in source:
         stages.append("gradient")
-    # the op recorders and the efficiency meter (TorchDispatchModes), an optimizer's
-    # step and the tracers (torch.compile, torch.export, torch.cond) import torch._dynamo
-    if records_ops(task) or efficiency or any(word in source for word in ("optim", "compile", "export", "cond(")):
+    # an optimizer's step and the tracers (torch.compile, torch.export, torch.cond) import
+    # torch._dynamo (the recorders and the meter do not: ``tutor.jail.modes``)
+    if any(word in source for word in ("optim", "compile", "export", "cond(")):
         stages.append("dynamo")
     if "numpy" in source:  # torch imports numpy only when a tensor first meets it
         stages.append("numpy")

@@ -32,7 +32,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+
+from tutor.jail.modes import DispatchMode
 
 _is_tensor = torch.is_tensor
 _untyped_storage = torch.Tensor.untyped_storage
@@ -60,7 +61,7 @@ def _tensors(value: Any, depth: int = 0) -> list[torch.Tensor]:
     return []
 
 
-class Meter(TorchDispatchMode):
+class Meter(DispatchMode):
     """Counts FLOPs and fresh allocation of everything dispatched while it is entered."""
 
     def __init__(self) -> None:

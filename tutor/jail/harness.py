@@ -24,9 +24,9 @@ from typing import Any, Callable
 
 import torch
 from torch.overrides import TorchFunctionMode, resolve_name
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from tutor.jail import classes, dialect, efficiency, frames, gradcheck, graph, wire
+from tutor.jail.modes import DispatchMode
 from tutor.jail.channel import Report
 
 _backward = torch.autograd.backward
@@ -198,7 +198,7 @@ class _Calls(TorchFunctionMode):
             rec.open.pop()
 
 
-class _Ops(TorchDispatchMode):
+class _Ops(DispatchMode):
     def __init__(self, recorder: Recorder) -> None:
         super().__init__()
         self.recorder = recorder
@@ -217,6 +217,8 @@ def warm_up() -> None:
     torch.linalg.inv(torch.eye(3) + 1)
     torch.svd(torch.eye(3))
     torch.special.expit(torch.ones(1))
+    with Recorder("<warm-up>"):  # the first name resolved builds torch's tables (~10 ms)
+        (x * 2).sum()
     classes.remember_existing()  # every child's class sweep then reads only the classes made after
 
 
@@ -228,11 +230,13 @@ def _warm_gradient() -> None:
 
 
 def _warm_dynamo() -> None:
-    """A TorchDispatchMode (the recorders) and an optimizer's step import torch._dynamo (~1 s)."""
+    """An optimizer's step and the tracers import torch._dynamo (~1 s), and torch.compile
+    its backends' modules on first use (aot_autograd: ~0.5 s more in each child)."""
+    import torch._dynamo
+
     x = torch.randn(2, requires_grad=True)
-    with Recorder("<warm-up>"):
-        (x * 2).sum()
     torch.optim.SGD([x], lr=0.1).step()
+    torch._dynamo.list_backends()
     classes.remember_existing()
 
 
