@@ -59,9 +59,10 @@ def main() -> None:
                 sys.exit(report(exc))
     early = _workers_wanted(args)
     if early is not None:
-        from tutor.grading.start import prestart
+        from tutor.grading import start
 
-        prestart(*early)
+        start.FREEZE_ON_OPEN = True  # this process ends with os._exit: nothing frozen needs collecting
+        start.prestart(*early)
     from tutor.cli import main as full
 
     try:
