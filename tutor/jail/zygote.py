@@ -50,7 +50,7 @@ from typing import Any
 
 import torch
 
-from tutor.jail import channel, frames, harness, layers, scratch, wire
+from tutor.jail import channel, frames, harness, hugepages, layers, scratch, wire
 
 PR_SET_PDEATHSIG = 1
 PR_SET_THP_DISABLE = 41
@@ -104,8 +104,12 @@ def main() -> None:
     gc.freeze()
     spare = _fork_spare(setup)
     warmed: set[str] = set()
+    collapser = hugepages.Collapser()
+    if device == "cpu":  # (measured on CPU workers only, as the heap's huge pages)
+        collapser.renew()
     try:
         while True:
+            collapser.while_idle(proto_in)
             control = _read_control(proto_in)
             if control is None:
                 return
@@ -118,6 +122,8 @@ def main() -> None:
                 harness.WARM_STAGES[name]()
                 warmed.add(name)
                 gc.freeze()
+            if stages and device == "cpu":
+                collapser.renew()
             if stages or (header.get("op") != "warm" and _died_waiting(spare)):  # (or killed while idle: a cancel)
                 last, spare = spare, _fork_spare(setup)
                 _finish(last, keep=spare.pid)
@@ -137,6 +143,7 @@ def main() -> None:
             scratch.remove_tree(str(spare.scratch))
             last, spare = spare, _fork_spare(setup)
             _finish(last, keep=spare.pid)
+            collapser.job_done()
     finally:
         _kill_tree(spare.pid)
         os._exit(0)  # no interpreter teardown: children must not wait for it
