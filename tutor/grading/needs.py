@@ -29,7 +29,7 @@ def worker_needs(task: Task, source: str) -> list[str]:
     if task.check("backward") or task.check("gradcheck") or "backward" in source or "autograd" in source:
         stages.append("gradient")
     # an optimizer's step and the tracers (torch.compile, torch.export, torch.cond) import
-    # torch._dynamo (the recorders and the meter do not: ``tutor.jail.modes``)
+    # torch._dynamo (the recorders and the meter do not: ``tutor.jail.untraced``)
     if any(word in source for word in ("optim", "compile", "export", "cond(")):
         stages.append("dynamo")
     if "numpy" in source:  # torch imports numpy only when a tensor first meets it

@@ -41,6 +41,7 @@ from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
 
 from tutor.jail.classes import ClassRule
+from tutor.jail.untraced import untraced
 
 # Standard-library modules an exercise may import, whole. ``io`` is limited
 # to in-memory buffers (``IO_NAMES``).
@@ -92,16 +93,6 @@ REFLECTIVE = frozenset({
 _torch_save = torch.save
 _update_wrapper, _wraps = functools.update_wrapper, functools.wraps
 _WRAPPER_NAMES = frozenset(functools.WRAPPER_ASSIGNMENTS + functools.WRAPPER_UPDATES)
-#: What traces the learner's code with torch._dynamo (torch.compile, nn.Module.compile, torch.cond, torch.export).
-_TRACERS = (torch.compile, torch.nn.Module.compile, torch.cond, torch.export.export)
-_TRACER_MODULES = ("torch.compiler", "torch.export")
-
-
-def _traces(value: Any) -> bool:
-    func = value.__func__ if isinstance(value, types.MethodType) else value
-    if isinstance(value, types.ModuleType):
-        return value.__name__ in _TRACER_MODULES
-    return any(func is tracer for tracer in _TRACERS)
 _REFLECTIVE_VALUES: dict[int, tuple[str, Any]] = {
     id(value): (name, value)
     for name, value in [(n, getattr(builtins, n)) for n in REFLECTIVE if hasattr(builtins, n)] + [
@@ -351,26 +342,9 @@ class Guard:
         self.rule = ClassRule(self.refuse, DEFINABLE_DUNDERS, learner_file)
         self.classes = self.rule.classes
         self.written: set[tuple[int, str]] = set()
-        self.getattr = self._getattr  # type: ignore[method-assign]
-        self._spaces: list[dict[str, Any]] = []
-        self._hidden = False
-        if "torch._dynamo" in sys.modules:
-            self._hide()
-
-    def _hide(self) -> None:
-        """Keep torch.compile from tracing into the guard (it would guard on the
-        identity of a fresh bound method and fail): it calls it as it is.
-
-        Hiding needs torch._dynamo, ~1 s to import, so it is done only where
-        something can trace: when dynamo is already loaded, or when the learner
-        reaches for a tracer (``value``), before it runs.
-        """
-        import torch._dynamo  # noqa: F401 - what the tracer would import next anyway
-
-        self._hidden = True
-        self.getattr = torch.compiler.disable(self._getattr)  # type: ignore[method-assign]
-        for space in self._spaces:
-            space["_getattr_"] = space["__builtins__"]["getattr"] = self.getattr
+        # torch.compile calls it as it is, never tracing into it (it would guard on
+        # the identity of a fresh bound method and fail), at no cost where nothing traces
+        self.getattr = untraced(self._getattr)  # type: ignore[method-assign]
 
     def refuse(self, code: str, detail: str) -> Refusal:
         self.on_refuse(code, detail)
@@ -415,8 +389,6 @@ class Guard:
 
     def value(self, value: Any, what: str) -> Any:
         """Refuse a value that would open a way around the dialect."""
-        if not self._hidden and _traces(value):
-            self._hide()
         if isinstance(value, types.ModuleType):
             if not module_allowed(value.__name__):
                 raise self.refuse("import", value.__name__)
@@ -511,8 +483,7 @@ class Guard:
         return proxy
 
     def namespace(self, module_name: str, filename: str, into: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The globals of the learner's module, put ``into`` the module's own dict when given: the
-        dict the code runs in is the one ``_hide`` must update later."""
+        """The globals of the learner's module, put ``into`` the module's own dict when given."""
         safe = {name: getattr(builtins, name) for name in BUILTIN_NAMES}
         safe.update({name: value for name, value in vars(builtins).items()
                      if isinstance(value, type) and issubclass(value, BaseException)})
@@ -536,7 +507,6 @@ class Guard:
         if into is not None:
             into.update(space)
             space = into
-        self._spaces.append(space)
         return space
 
 

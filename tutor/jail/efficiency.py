@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from tutor.jail.modes import DispatchMode
+from tutor.jail.untraced import DispatchMode
 
 _is_tensor = torch.is_tensor
 _untyped_storage = torch.Tensor.untyped_storage

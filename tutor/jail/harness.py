@@ -26,7 +26,7 @@ import torch
 from torch.overrides import TorchFunctionMode, resolve_name
 
 from tutor.jail import classes, dialect, efficiency, frames, gradcheck, graph, wire
-from tutor.jail.modes import DispatchMode
+from tutor.jail.untraced import DispatchMode
 from tutor.jail.channel import Report
 
 _backward = torch.autograd.backward
@@ -217,8 +217,9 @@ def warm_up() -> None:
     torch.linalg.inv(torch.eye(3) + 1)
     torch.svd(torch.eye(3))
     torch.special.expit(torch.ones(1))
-    with Recorder("<warm-up>"):  # the first name resolved builds torch's tables (~10 ms)
+    with Recorder("<warm-up>"):  # the modes' first entry
         (x * 2).sum()
+    resolve_name(torch.add)  # the recorders' first name builds torch's tables (~20 ms)
     classes.remember_existing()  # every child's class sweep then reads only the classes made after
 
 
