@@ -3,9 +3,9 @@ leaves for later still works when a task needs it.
 
 The worker warms up only what every task needs; torch._dynamo and sympy are
 paid once, before the first job that names them. These tests check that the
-plain warm-up really leaves them out, and that what needs them (the op
-recorders, an optimizer, torch.compile reached by a computed name, a
-gradient) grades right in the sandbox either way.
+plain warm-up, the op recorders and the efficiency meter really leave them
+out, and that what needs them (an optimizer, torch.compile reached by a
+computed name, a gradient) grades right in the sandbox either way.
 """
 
 from __future__ import annotations
