@@ -138,3 +138,30 @@ def test_the_worker_restarts_when_killed(grader, tmp_path: Path) -> None:
     os.killpg(worker.proc.pid, signal.SIGKILL)
     worker.proc.wait()
     assert grader.grade(pack, "views/first-row", answer).passed
+
+
+def test_the_report_is_rewritten_as_workspaces_finish_at_a_bounded_cost() -> None:
+    """Each rewrite renders the whole report: rewriting waits until grading took PATIENCE times the last one."""
+    from tutor.batch import ReportWriter
+    from tutor.verdict import WorkspaceResult
+
+    now = [0.0]
+    written: list[int] = []
+
+    def write(results: list[WorkspaceResult]) -> None:
+        written.append(len(results))
+        now[0] += 1.0  # each rewrite takes a second
+
+    writer = ReportWriter(write, clock=lambda: now[0])
+    results: list[WorkspaceResult] = []
+    for i in range(10):
+        now[0] += 0.5  # grading a workspace takes half a second
+        results.append(WorkspaceResult(f"ws-{i}", []))
+        writer.finished(results)
+    writer.flush(results)
+    writer.flush(results)  # nothing new: not written again
+    assert written == [1, 9, 10]
+
+    empty: list[int] = []
+    ReportWriter(lambda results: empty.append(len(results)), clock=lambda: 0.0).flush([])
+    assert empty == [0], "an empty batch still leaves a report"
