@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ContextManager, Iterator
 
 from tutor.errors import UserError
-from tutor.i18n import Message
+from tutor.i18n import Message, resolve_lang
 from tutor.invocation import with_command
 from tutor.workspace.atomic import LockTimeout, atomic_write, locked
 from tutor.workspace.starters import starter_text
@@ -80,11 +80,17 @@ def split_task_id(task_id: str) -> tuple[str, str]:
     confuse, and a whitelist refuses every one of them at once.
     """
     if not isinstance(task_id, str):
-        raise WorkspaceError(f"a task id is text like lesson/task, not {type(task_id).__name__}")
+        raise WorkspaceError(_NOT_TEXT(resolve_lang(), kind=type(task_id).__name__))
     parts = task_id.split("/")
     if len(parts) != 2 or not all(_ID_PART.match(part) for part in parts):
-        raise WorkspaceError(f"{task_id!r} is not a task id (expected lesson-id/task-id)")
+        raise WorkspaceError(_NOT_TASK_ID(resolve_lang(), task=repr(task_id)))
     return parts[0], parts[1]
+
+
+_NOT_TEXT = Message(en="a task id is text like lesson/task, not {kind}",
+                    zh="任务编号是 lesson/task 这样的文字，不是 {kind}")
+_NOT_TASK_ID = Message(en="{task} is not a task id (expected lesson-id/task-id)",
+                       zh="{task} 不是任务编号（应为 课程编号/任务编号）")
 
 
 def is_workspace(path: Path | str) -> bool:
