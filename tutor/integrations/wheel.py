@@ -39,8 +39,17 @@ def wheel_name(dist: metadata.Distribution) -> str:
 
 
 def installed() -> metadata.Distribution:
+    """The installed distribution: its METADATA goes into the wheel.
+
+    Not simply the first one on ``sys.path``: run from the repository (``python -m``
+    puts it first), that is the ``.egg-info`` an editable install leaves in the
+    checkout, which has no METADATA.
+    """
     from tutor import DISTRIBUTION
 
+    found = [dist for dist in metadata.distributions(name=DISTRIBUTION) if dist.read_text("METADATA")]
+    if found:
+        return found[0]
     try:
         return metadata.distribution(DISTRIBUTION)
     except metadata.PackageNotFoundError:
