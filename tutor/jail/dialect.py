@@ -29,7 +29,6 @@ import functools
 import operator
 import os
 import string
-import sys
 import types
 import typing
 import unicodedata
