@@ -13,12 +13,12 @@ It is a copy of each region (~3 ms per MiB here), so it is done while the
 worker is idle (between the ready message and a job, between jobs), a few MiB
 at a time, stopping as soon as a job arrives; a worker that gets job after job
 (a batch) is never idle, so after a few jobs it does the rest at once, which
-its next few dozen forks pay back. Regions the worker
-keeps writing are split back into small pages when a child shares them; the
-rest stays collapsed. A kernel without it (or a region it cannot take) answers
-an error, and nothing changes.
-Each child turns huge pages off (``PR_SET_THP_DISABLE``) before learner code
-runs, so what the learner allocates behaves as without this.
+its next few dozen forks pay back. Regions the worker keeps writing are split
+back into small pages when a child shares them; the rest stays collapsed. A
+kernel without it (or a region it cannot take) answers an error, and nothing
+changes. Each child turns huge pages off (``PR_SET_THP_DISABLE``) before
+learner code runs, so what the learner allocates behaves as without this.
+CPU workers only (``enabled``), as the heap's huge pages: not measured on CUDA.
 
 Worker side: standard library only.
 """
@@ -56,12 +56,15 @@ class Collapser:
     #: Jobs after which what is left is done at once, idle or not.
     PATIENCE = 4
 
-    def __init__(self) -> None:
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
         self.pending: list[tuple[int, int]] = []
         self.jobs = 0
 
     def renew(self) -> None:
         """The worker's memory changed (started, or paid a warm-up stage): go over it all again."""
+        if not self.enabled:
+            return
         with open("/proc/self/maps", encoding="ascii") as maps:
             self.pending = list(anonymous_ranges(maps.read()))
         self.jobs = 0

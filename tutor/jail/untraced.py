@@ -6,13 +6,13 @@ dispatch modes (called back by torch for every operator). dynamo must call
 them as they are, never trace into them: their source is not even readable
 in the sandbox, and tracing a guard would guard on it. torch's way, its
 ``disable``, needs torch._dynamo imported (about 1.5 s and 800 modules, and a
-bigger worker heap for every later fork to copy), and each call through its
-wrapper costs ~40 µs; torch also wraps every dispatch mode subclass in a
-first-call import of it. ``untraced`` does what ``torch._dynamo.disable``
+bigger worker heap for every later fork to copy); torch also wraps every
+dispatch mode subclass in a first-call import of it. ``untraced`` does what ``torch._dynamo.disable``
 does, through the same hooks of torch's C extension: the wrapper's frame is
 skipped, what it calls runs with dynamo's frame hook off, and it is marked
 for dynamo as disabled (a graph break where it is called). Where a torch
-build lacks those hooks, torch's own ``disable`` is used (slower, the same).
+build lacks those hooks, torch's own ``disable`` and dispatch-mode wrap are
+used (slower, the same).
 
 Worker side: standard library and torch only.
 """
@@ -57,10 +57,10 @@ class DispatchMode(TorchDispatchMode):
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
-        return False  # torch's wrap imports dynamo on first call: ours below replaces it
+        return set_eval_frame is None  # torch's wrap imports dynamo on first call: ours below replaces it
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         raw = cls.__dict__.get("__torch_dispatch__")
-        if raw is not None and not isinstance(raw, classmethod):
+        if set_eval_frame is not None and raw is not None and not isinstance(raw, classmethod):
             cls.__torch_dispatch__ = untraced(raw)  # type: ignore[method-assign]

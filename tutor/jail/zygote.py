@@ -104,9 +104,8 @@ def main() -> None:
     gc.freeze()
     spare = _fork_spare(setup)
     warmed: set[str] = set()
-    collapser = hugepages.Collapser()
-    if device == "cpu":  # (measured on CPU workers only, as the heap's huge pages)
-        collapser.renew()
+    collapser = hugepages.Collapser(enabled=device == "cpu")
+    collapser.renew()
     try:
         while True:
             collapser.while_idle(proto_in)
@@ -122,7 +121,7 @@ def main() -> None:
                 harness.WARM_STAGES[name]()
                 warmed.add(name)
                 gc.freeze()
-            if stages and device == "cpu":
+            if stages:
                 collapser.renew()
             if stages or (header.get("op") != "warm" and _died_waiting(spare)):  # (or killed while idle: a cancel)
                 last, spare = spare, _fork_spare(setup)
