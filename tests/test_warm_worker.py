@@ -85,3 +85,35 @@ def test_a_forbidden_call_inside_a_compiled_function_is_still_seen(grader: Any, 
     verdict = _grade(grader, tmp_path, source)
     assert verdict.status.value == "failed", (verdict.error, verdict.stderr)
     assert any(c.name == "forbid" and not c.passed for c in verdict.checks), verdict.checks
+
+
+def test_a_spare_rehearses_while_idle_stops_when_its_job_waits_and_leaves_nothing() -> None:
+    """The rehearsal asks before each step whether the job is there, and what it made is gone
+    (nothing in sys.modules or linecache, none of its objects left for the class sweep)."""
+    assert _fresh_python(
+        "import gc, linecache\n"
+        "layers.warm_jit_kernels(); harness.warm_up(); gc.freeze()\n"
+        "modules, lines = set(sys.modules), set(linecache.cache)\n"
+        "asked = []\n"
+        "harness.rehearse(lambda: asked.append(1) or False); print(len(asked))\n"
+        "harness.rehearse(lambda: asked.append(1) or True); print(len(asked))\n"
+        "gc.unfreeze()\n"
+        "left = [o for o in gc.get_objects() if type(o).__name__ == 'function' and o.__code__.co_filename.endswith('rehearsal.py')]\n"
+        "print(set(sys.modules) == modules, set(linecache.cache) == lines, len(left))\n"
+    ) == ["3", "4", "True", "True", "0"]
+
+
+def test_a_rehearsed_spare_still_refuses_a_special_method_and_grades_right(grader: Any, tmp_path: Path) -> None:
+    """A spare that had time to rehearse (the learner paused) sweeps only the learner's classes."""
+    import time
+
+    cases = {
+        "import torch\ndef f(self):\n    pass\ndef solve(x):\n    type('A', (), {'__del__': f})()\n"
+        "    return 1 / (1 + torch.exp(-x))\n": "refused",
+        "import torch\nclass Half:\n    def __call__(self, v):\n        return 1 / (1 + torch.exp(-v))\n"
+        "def solve(x):\n    return Half()(x)\n": "passed",
+    }
+    for source, status in cases.items():
+        time.sleep(0.3)  # the spare is idle long enough to rehearse every step
+        verdict = _grade(grader, tmp_path, source)
+        assert verdict.status.value == status, (verdict.error, verdict.stderr)
