@@ -344,3 +344,16 @@ def test_the_reader_refuses_code_and_caps_size_and_depth() -> None:
     assert "no `prediction = {...}`" in refused("answer = 3").text("en")
     ok = read('prediction = {"y": {"dtype": torch.long, "shape": torch.Size([2]), "value": -1.5}}')
     assert [(e.key, e.value) for e in ok.entries] == [("y.dtype", "int64"), ("y.shape", (2,)), ("y.value", -1.5)]
+
+
+def test_a_feedback_text_two_wrong_fields_share_is_shown_once(tmp_path: Path) -> None:
+    """Both views predicted wrong: the task's `predict.is_view` text is under the first only."""
+    code = _file(RIGHT["views/transpose"]).replace('"is_view": True', '"is_view": False').replace(
+        '"is_view": False}}', '"is_view": True}}')
+    root = make_workspace(tmp_path / "ws", PACK, {"views/transpose": code})
+    _, data, stderr = grade_json(str(root), "--pack", str(PACK))
+    verdict = next(v for v in data[0]["tasks"] if v["task"] == "views/transpose")
+    failed = [c for c in verdict["checks"] if not c["passed"]]
+    assert [c["aspect"] for c in failed] == ["is_view", "is_view"], (failed, stderr)
+    assert ["`t()` only swaps strides." in c["message"] for c in failed] == [True, False]
+    assert all(c["details"]["feedback"] == "predict.is_view" for c in failed)

@@ -97,9 +97,14 @@ def _known_right(finding: Finding) -> set[str]:
     return right
 
 
-def advice(task: Task, kind: str, finding: Finding, ctx: CaseContext) -> str:
+def advice(task: Task, kind: str, finding: Finding, ctx: CaseContext, said: set[str] | None = None) -> str:
     """The message a learner reads: the finding, the misconception it shows (if one is
-    recognised), then the task's text for it (if any)."""
+    recognised), then the task's text for it (if any).
+
+    ``said``: the task's texts already given in this verdict (by key), for
+    verdicts with several results of one kind (a predict task's fields): a
+    text the learner read under the first stays out of the next.
+    """
     lang = ctx.lang
     parts = [finding.message]
     recognised = misconceptions.detect(kind, finding, ctx)
@@ -110,5 +115,8 @@ def advice(task: Task, kind: str, finding: Finding, ctx: CaseContext) -> str:
     if chosen is not None:
         key, text = chosen
         finding.details["feedback"] = key
-        parts.append(text.get(lang))
+        if said is None or key not in said:
+            parts.append(text.get(lang))
+        if said is not None:
+            said.add(key)
     return "\n".join(p for p in parts if p)

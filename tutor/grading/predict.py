@@ -265,11 +265,15 @@ def judge(grader: Grader, verdict: Verdict, pack: Pack, task_id: str, task: Task
     ctx = CaseContext(task_id=task_id, case=0, hidden=False, args={}, learner=Run(), reference=Run(), tolerance=None,
                       device=grader.device, lang=lang, source=source, entry="")
     tolerance = (task.tolerance.rtol, task.tolerance.atol) if task.tolerance else DEFAULT_TOLERANCE
-    results: list[tuple[CheckResult, str]] = []
-    for name, field in keys:
-        finding = rules.compare(name, field, given.get((name, field), Ellipsis), real[name, field],
-                                values=facts.order, lang=lang, tolerance=tolerance)
-        results.append((_result(task, finding, ctx), f"{name}.{field}"))
+    findings = [rules.compare(name, field, given.get((name, field), Ellipsis), real[name, field],
+                              values=facts.order, lang=lang, tolerance=tolerance) for name, field in keys]
+    # Worded in the order the learner reads them (feedback.ordered), so a text shared by two
+    # fields is under the first one shown.
+    said: set[str] = set()
+    wrong = sorted(((i, f) for i, f in enumerate(findings) if f is not None), key=lambda it: feedback.rank(KIND, it[1].aspect))
+    worded = {i: _result(task, finding, ctx, said) for i, finding in wrong}
+    results = [(worded[i] if i in worded else CheckResult(KIND, True, 0), f"{name}.{field}")
+               for i, (name, field) in enumerate(keys)]
     right = sum(r.passed for r, _ in results)
     verdict.status = Status.PASSED if right == len(results) else Status.FAILED
     verdict.score = float(task.points) if verdict.passed else (
@@ -279,10 +283,8 @@ def judge(grader: Grader, verdict: Verdict, pack: Pack, task_id: str, task: Task
     verdict.checks = feedback.ordered([r for r, _ in results])
 
 
-def _result(task: Task, finding: Finding | None, ctx: CaseContext) -> CheckResult:
-    if finding is None:
-        return CheckResult(KIND, True, 0)
-    return CheckResult(KIND, False, 0, feedback.advice(task, KIND, finding, ctx), finding.details, finding.aspect)
+def _result(task: Task, finding: Finding, ctx: CaseContext, said: set[str]) -> CheckResult:
+    return CheckResult(KIND, False, 0, feedback.advice(task, KIND, finding, ctx, said), finding.details, finding.aspect)
 
 
 def _count_try(verdict: Verdict, task: Task, mine: files.Prediction, results: list[tuple[CheckResult, str]],
