@@ -357,3 +357,26 @@ def test_a_feedback_text_two_wrong_fields_share_is_shown_once(tmp_path: Path) ->
     assert [c["aspect"] for c in failed] == ["is_view", "is_view"], (failed, stderr)
     assert ["`t()` only swaps strides." in c["message"] for c in failed] == [True, False]
     assert all(c["details"]["feedback"] == "predict.is_view" for c in failed)
+
+
+def test_replay_of_a_verdict_that_revealed_the_answers_is_the_same(tmp_path: Path) -> None:
+    """`tutor replay` re-grades a predict verdict with the tries it recorded, so the answers it
+    showed come back; a first try replays as a first try."""
+    root = make_workspace(tmp_path, PACK, {})
+    file = root / "exercises" / "views" / "transpose.py"
+    wrong = _file("""\
+        prediction = {"y": {"shape": (2, 3), "is_view": True, "shares_storage_with": ["x"]},
+                      "z": {"dtype": torch.float32, "is_view": False}}
+        """)
+    texts = [wrong, wrong.replace('"is_view": True', '"is_view": False', 1)]
+    reports = []
+    for k, text in enumerate(texts):
+        file.write_text(text, encoding="utf-8")
+        checked = run_tutor("check", "views/transpose", "--format", "json", cwd=root)
+        reports.append(tmp_path / f"check{k}.json")
+        reports[-1].write_text(checked.stdout, encoding="utf-8")
+    assert [json.loads(r.read_text())["predict"]["revealed"] for r in reports] == [False, True]
+    for k, (text, report) in enumerate(zip(texts, reports)):
+        file.write_text(text, encoding="utf-8")
+        replayed = run_tutor("replay", str(report), cwd=root)
+        assert replayed.returncode == 0, (k, replayed.stdout, replayed.stderr)

@@ -217,6 +217,20 @@ def read_report(path: Path) -> list[WorkspaceResult]:
         raise UserError(M_BAD_REPORT(resolve_lang(None), path=path, why=exc)) from None
 
 
+def _tried(old: Verdict, file: Path) -> list[str] | None:
+    """A predict verdict's counted tries, for its replay to count them the same way."""
+    if old.predict is None:
+        return None
+    from tutor.grading.predict import replayed_tries
+    from tutor.source_text import decode_source
+
+    try:
+        source = decode_source(file.read_bytes())
+    except (OSError, ValueError):
+        source = ""
+    return replayed_tries(old.predict, source)
+
+
 def replay_report(path: Path, *, pack: Path | None, lang: str | None) -> bool:
     """Re-grade each recorded verdict with its seed and device; True when all come out the same."""
     from contextlib import ExitStack
@@ -238,7 +252,7 @@ def replay_report(path: Path, *, pack: Path | None, lang: str | None) -> bool:
                 if old.device not in graders:
                     graders[old.device] = stack.enter_context(open_grader(old.device, 1, language))
                 file = ws.exercise_path(old.task) if ws else root
-                new = graders[old.device].grade(ws_pack, old.task, file, seed=old.seed)
+                new = graders[old.device].grade(ws_pack, old.task, file, seed=old.seed, tried=_tried(old, file))
                 differences = same_verdict(old, new)
                 if old.pack and ws_pack.hash != old.pack.hash:
                     differences.append(f"pack hash {old.pack.hash} -> {ws_pack.hash}")

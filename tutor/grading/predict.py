@@ -314,6 +314,27 @@ def _count_try(verdict: Verdict, task: Task, mine: files.Prediction, results: li
                        "new_try": new, "revealed": revealed, "answers": answers if revealed else None}
 
 
+def replayed_tries(record: dict[str, Any] | None, source: str) -> list[str] | None:
+    """The counted tries that make a recorded verdict's grade come out as it did (``tutor replay``).
+
+    The record (``Verdict.predict``) keeps how many tries were used and the
+    digest of a new one, not the earlier predictions themselves: stand-ins
+    take their places, and when this file's prediction was already counted,
+    its own digest is among them, so it is again no new try. None: the
+    verdict counted no tries (a batch), and neither does its replay.
+    """
+    if not record:
+        return None
+    used = int(record.get("tries", 0))
+    before = [f"replayed-{k}" for k in range(max(0, used - 1))]
+    if record.get("new_try") or not used:
+        return before
+    try:
+        return [files.read(source).digest(), *before]
+    except files.PredictionError:
+        return before
+
+
 def solution_problems(grader: Grader, pack: Pack, task_id: str, task: Task) -> list[Problem]:
     """``tutor lesson validate`` on a predict task: the solution is right, whatever the random inputs hold.
 
