@@ -22,7 +22,10 @@ once per task on the learner's source (like ``source``), reported once.
 
 Built-in kinds are the modules of this package, each exposing ``check`` and a
 ``SCOPE``: ``"case"`` (run on every case) or ``"task"`` (run once, on the
-learner's source; ``ctx.case`` is then the first case).
+learner's source; ``ctx.case`` is then the first case). A kind may also
+expose ``applies(ctx, options) -> bool``: False leaves that case out of the
+check, and no result is listed for it (``gradcheck``'s ``skip_cases``), so a
+verdict never shows as held a check that did not run.
 
 Aspects
 -------

@@ -125,12 +125,15 @@ def _element(name: str, index: list[int]) -> str:
     return f"{name}[{', '.join(map(str, index))}]" if index else name
 
 
+def applies(ctx: CaseContext, options: Any) -> bool:
+    """A case in ``skip_cases`` is not gradchecked, so it lists no gradcheck result."""
+    return request(options, ctx.case) is not None
+
+
 def check(ctx: CaseContext, options: Any) -> Finding | None:
     report = ctx.learner.gradcheck
     lang = ctx.lang
     if report is None:
-        if request(options, ctx.case) is None:
-            return None
         return Finding(M_MISSING(lang), {}, "cannot-run")
     if report["ok"]:
         if options.custom_function and not report["custom_function"]:

@@ -87,8 +87,10 @@ def test_the_reference_passes_and_the_kink_is_left_to_backward(course_ws: Path) 
     verdict = _verdicts(course_ws)["autograd/custom-clamp"]
     assert verdict["status"] == "passed", json.dumps(verdict["checks"])[:600]
     kinds = {(c["name"], c["case"]) for c in verdict["checks"]}
-    assert {("gradcheck", i) for i in range(len(verdict["cases"]))} <= kinds
-    assert ("backward", 1) in kinds  # the case on the kinks: graded by the reference's gradients
+    # skip_cases: [2]: the case on the kinks lists no gradcheck (it did not run there), and is
+    # graded by the reference's gradients instead
+    assert {("gradcheck", i) for i in range(len(verdict["cases"])) if i != 1} <= kinds
+    assert ("gradcheck", 1) not in kinds and ("backward", 1) in kinds
 
 
 def test_the_finding_speaks_chinese(course_ws: Path) -> None:

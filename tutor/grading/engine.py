@@ -396,6 +396,8 @@ class Grader:
                               device=self.device, lang=lang, source=source, entry=task.entry, dims=case.dims)
             results = []
             for spec in [s for s in case_checks if s.kind == "result"] if is_meta(case) else case_checks:
+                if not _applies(spec, ctx):
+                    continue
                 finding = _run_check(spec, ctx, pack)
                 if finding is None and spec.kind in ("forbid",) and _trace_suspicious(run, ctx):
                     verdict.status = Status.REFUSED
@@ -477,6 +479,12 @@ def _scope(spec: Any) -> str:
 
 def _check_module(kind: str) -> Any:
     return importlib.import_module(f"{contract.__name__}.{kind}")
+
+
+def _applies(spec: Any, ctx: CaseContext) -> bool:
+    """Whether a built-in kind has anything to say on this case (``applies``, if it defines one)."""
+    applies = getattr(_check_module(spec.kind), "applies", None)
+    return applies is None or bool(applies(ctx, spec.options))
 
 
 def _run_check(spec: Any, ctx: CaseContext, pack: Pack) -> Finding | None:
