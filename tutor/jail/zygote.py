@@ -325,7 +325,7 @@ def _supervise(spare: _Spare, control: dict[str, Any], proto_in: int, proto_out:
                 break
         if done or overflow["result"]:
             break
-    _kill_tree(spare.pid)
+    _kill_group(spare.pid)  # its strays, if any, are swept after the reply (_finish)
     if done:
         _drain(spare, proto_out, caps, sent, overflow)
         code = 0
@@ -403,7 +403,7 @@ def _reap(spare: _Spare) -> int:
 
 def _finish(spare: _Spare, keep: int | None = None) -> None:
     """After the reply: reap the child and anything it left (all but ``keep``, the next spare), remove its scratch."""
-    _kill_tree(spare.pid, keep)
+    _kill_group(spare.pid)
     if not spare.reaped:
         _reap(spare)
     for fd in spare.pipes:
@@ -417,11 +417,17 @@ def _finish(spare: _Spare, keep: int | None = None) -> None:
 
 def _kill_tree(pid: int, keep: int | None = None) -> None:
     """SIGKILL the child's process group and any process that outlived it (but ``keep``)."""
+    _kill_group(pid)
+    _reap_strays(pid, keep)
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL the child's process group: the child and all it started, unless something left the
+    group (only without seccomp's ban on fork), which ``_finish``'s sweep finds right after the reply."""
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    _reap_strays(pid, keep)
 
 
 def _reap_strays(*exclude: int | None) -> None:
@@ -447,18 +453,24 @@ def _reap_strays(*exclude: int | None) -> None:
 
 
 def _children() -> list[int]:
-    me = os.getpid()
-    found = []
+    """This process's children, from each thread's ``children`` file; where the kernel has none
+    (no CONFIG_PROC_CHILDREN), from every process's parent in /proc.
+
+    Plain fds, not pathlib: it runs after every job, and each object it
+    touches is a copy-on-write fault while a spare shares the worker's pages.
+    """
+    found: list[int] = []
     try:
-        for entry in os.scandir("/proc/self/task"):
+        for tid in os.listdir("/proc/self/task"):
+            fd = os.open(f"/proc/self/task/{tid}/children", os.O_RDONLY)
             try:
-                text = Path(entry.path, "children").read_text()
-            except OSError:
-                continue
-            found += [int(p) for p in text.split()]
+                found += [int(p) for p in os.read(fd, 1 << 20).split()]
+            finally:
+                os.close(fd)
         return found
     except OSError:
-        pass
+        found = []
+    me = os.getpid()
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
