@@ -16,6 +16,7 @@ every text the UI prints.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -31,11 +32,21 @@ _CJK = (
 )
 # Never at the start of a line (kinsoku): closing punctuation stays with what it closes.
 _CLOSING = "，。、；：！？）」』】》〉…％·,.;:!?)\\]}"
-_CJK_CHAR = re.compile(f"[{_CJK}]")
-# A "word" for the wrapper: one CJK character with any closing punctuation after
-# it, or a run of anything else up to a space or a CJK character; with the
-# spaces after it, as rich's own pattern has them.
-_WORD = re.compile(rf"\s*(?:[{_CJK}][{re.escape(_CLOSING)}]*|[^\s{_CJK}]+[{re.escape(_CLOSING)}]*)\s*")
+
+
+@functools.cache
+def _cjk_char() -> re.Pattern[str]:
+    """Compiled on first use, like ``_word``: their ranges take ~10 ms to compile, and
+    ``tutor list``, which imports this module, needs neither."""
+    return re.compile(f"[{_CJK}]")
+
+
+@functools.cache
+def _word() -> re.Pattern[str]:
+    """A "word" for the wrapper: one CJK character with any closing punctuation after
+    it, or a run of anything else up to a space or a CJK character; with the
+    spaces after it, as rich's own pattern has them."""
+    return re.compile(rf"\s*(?:[{_CJK}][{re.escape(_CLOSING)}]*|[^\s{_CJK}]+[{re.escape(_CLOSING)}]*)\s*")
 
 
 def colon(lang: str) -> str:
@@ -49,7 +60,7 @@ def join_words(items: Iterable[str], lang: str) -> str:
 
 
 def is_cjk(char: str) -> bool:
-    return bool(char) and _CJK_CHAR.fullmatch(char) is not None
+    return bool(char) and _cjk_char().fullmatch(char) is not None
 
 
 def markdown(text: str, **options: Any) -> Markdown:
@@ -82,5 +93,5 @@ def install_cjk_wrapping() -> None:
         return
     from rich import _wrap
 
-    _wrap.re_word = _WORD
+    _wrap.re_word = _word()
     _installed = True
