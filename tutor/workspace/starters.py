@@ -15,7 +15,6 @@ import ast
 from typing import Any
 
 from tutor.i18n import LANGUAGES
-from tutor.pack import prediction
 from tutor.source_text import SourceDecodeError, decode_source
 
 __all__ = ["starter_text", "starter_state"]
@@ -27,6 +26,8 @@ def starter_text(task: Any, lang: str) -> str:
     """
     starter = task.starter
     if getattr(task, "predict", None) is not None and not starter:
+        from tutor.pack import prediction  # here: `tutor list` imports this module, and needs no prediction
+
         return prediction.starter(task, lang)
     prompt = _plain(task.prompt.get(lang)) if lang != "en" and _has(task.prompt, lang) else ""
     if not prompt:
