@@ -11,8 +11,10 @@ script measures both editions the same way. Three figures:
 * ``back_to_back_ms``: re-grades one after another (the worker's whole cycle),
   and ``cpu_ms``, the CPU time one of them costs (grader, worker and child);
 * ``floor_ms`` / ``floor_cpu_ms`` and ``layers_ms`` / ``layers_cpu_ms``: fork +
-  exit of the same warm worker, without and with the sandbox layers (only
-  editions whose worker can fork bare children report them).
+  exit of the same warm worker, without and with the sandbox layers, back to
+  back; ``paused_floor_ms``: the same fork + exit, each after the pause the
+  paused re-grades had (only editions whose worker can fork bare children
+  report them).
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ def main() -> None:
             bare, layered = worker.floor(n, False), worker.floor(n, True)
             out.update(floor_ms=round(statistics.median(bare["wall_ms"]), 2), floor_cpu_ms=round(bare["cpu_ms"], 2),
                        layers_ms=round(statistics.median(layered["wall_ms"]), 2), layers_cpu_ms=round(layered["cpu_ms"], 2))
+            paused_floor = []
+            for _ in range(n):  # the floor as the paused re-grade meets it: each fork after the same pause
+                time.sleep(pause)
+                paused_floor += worker.floor(1, False)["wall_ms"]
+            out["paused_floor_ms"] = round(statistics.median(paused_floor), 2)
     print(json.dumps(out))
 
 
