@@ -144,7 +144,8 @@ def main() -> None:
             _finish(last, keep=spare.pid)
             collapser.job_done()
     finally:
-        _kill_tree(spare.pid)
+        _kill_group(spare.pid)
+        _reap_strays(spare.pid)
         os._exit(0)  # no interpreter teardown: children must not wait for it
 
 
@@ -413,12 +414,6 @@ def _finish(spare: _Spare, keep: int | None = None) -> None:
         spare.job_w = -1
     _reap_strays(keep)
     scratch.remove_tree(str(spare.scratch))  # (again: what it made while it was dying)
-
-
-def _kill_tree(pid: int, keep: int | None = None) -> None:
-    """SIGKILL the child's process group and any process that outlived it (but ``keep``)."""
-    _kill_group(pid)
-    _reap_strays(pid, keep)
 
 
 def _kill_group(pid: int) -> None:
