@@ -13,8 +13,25 @@ keep their meaning; everything else here is an extension.
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON-ready data: dataclasses as dicts, containers copied, leaves as they are.
+
+    What ``dataclasses.asdict`` gives, without its ``deepcopy`` of every leaf:
+    a verdict's leaves are strings, numbers and enums, and a batch of 16
+    workspaces writes some 1,500 verdicts, where that copying was most of
+    the report's time.
+    """
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
 
 
 class Status(str, enum.Enum):
@@ -48,7 +65,7 @@ class CheckResult:
 
     def to_json(self) -> dict[str, Any]:
         """The contract's keys, with ``aspect`` beside ``name``."""
-        data = asdict(self)
+        data = _plain(self)
         return {"name": data.pop("name"), "aspect": data.pop("aspect"), **data}
 
 
@@ -125,10 +142,10 @@ class Verdict:
         return [c for c in self.checks if not c.passed]
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(replace(self, checks=[]))  # the checks once, each by its own to_json
+        data = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "checks"}
         data["status"] = self.status.value
         data["checks"] = [c.to_json() for c in self.checks]
-        return data
+        return {f.name: data[f.name] for f in fields(self)}  # the fields' order, as before
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Verdict:
