@@ -117,8 +117,8 @@ def _run_of(frames_: list[tuple[dict[str, Any], bytes]]) -> Any:
 
 
 def _case(payload: dict[str, Any], blob: bytes = b"") -> list[tuple[dict[str, Any], bytes]]:
-    return [({"kind": "layers", "active": ["rlimits"]}, b""), ({"kind": "case_start", "case": 0}, b""),
-            ({"kind": "case", "case": 0, "payload": payload}, blob), ({"kind": "done"}, b"")]
+    return [({"kind": "layers", "active": ["rlimits"]}, b""), ({"kind": "case", "case": 0, "payload": payload}, blob),
+            ({"kind": "done"}, b"")]
 
 
 def _doc(value: Any, tensors: list[Any] | None = None, storages: list[Any] | None = None) -> dict[str, Any]:
@@ -140,8 +140,12 @@ HOSTILE = {
     "generator-flood": _case(_doc({"list": [{"generator": 1}] * 5000})),
     "storage-flood": _case(_doc(1, [], [{"nbytes": 0}] * 20_000)),
     "frame-flood": [({"kind": "refused_not", "x": i}, b"") for i in range(50_000)],
-    "duplicate-case": _case(_doc(1))[:3] + [({"kind": "case", "case": 0, "payload": _doc(1)}, b"")],
-    "more-than-cases": _case(_doc(1))[:3] + [({"kind": "case_start", "case": 1}, b"")],
+    "duplicate-case": _case(_doc(1))[:2] + [({"kind": "case", "case": 0, "payload": _doc(1)}, b"")],
+    "more-than-cases": _case(_doc(1))[:2] + [({"kind": "case", "case": 1, "payload": _doc(1)}, b"")],
+    "case-skipped": _case(_doc(1))[:1] + [({"kind": "case", "case": 1, "payload": _doc(1)}, b""), ({"kind": "done"}, b"")],
+    "case-index-not-int": _case(_doc(1))[:1] + [({"kind": "case", "case": True, "payload": _doc(1)}, b""),
+                                                ({"kind": "done"}, b"")],
+    "start-frame": _case(_doc(1))[:1] + [({"kind": "case_start", "case": 0}, b"")] + _case(_doc(1))[1:],
     "done-early": [({"kind": "layers", "active": []}, b""), ({"kind": "done"}, b"")],
     "after-done": _case(_doc(1)) + [({"kind": "case", "case": 1, "payload": _doc(1)}, b"")],
     "not-json": [],
@@ -157,6 +161,17 @@ def test_grader_survives_whatever_the_child_sends(name: str) -> None:
         run.result = b"\x05\x00\x00\x00\x00\x00\x00\x00{{{{{"
     outcome = _read_outcome(run, 1, "cpu")
     assert outcome.inconsistent or not outcome.done, outcome  # never an accepted, finished run
+
+
+def test_an_honest_run_is_read_with_each_case_in_order() -> None:
+    """The control for the hostile runs above: what the harness sends is accepted, case by case."""
+    from tutor.grading.engine import _read_outcome
+
+    honest = _case(_doc(1))[:1] + [({"kind": "case", "case": i, "payload": _doc(i)}, b"") for i in range(3)] + \
+        [({"kind": "case", "case": 3, "error": "Traceback: boom"}, b""), ({"kind": "done"}, b"")]
+    outcome = _read_outcome(_run_of(honest), 4, "cpu")
+    assert outcome.inconsistent is None and outcome.done
+    assert [outcome.runs[i].result for i in range(3)] == [0, 1, 2] and outcome.errors == {3: "Traceback: boom"}
 
 
 def test_thousands_of_refs_to_one_tensor_check_in_linear_time() -> None:

@@ -340,3 +340,22 @@ def test_a_source_check_fails_on_its_rules_not_on_where_they_read() -> None:
 
     rules = possible_aspects("source", SourceOptions(no_loops=True, scope="file"))
     assert rules == {"no_loops", "entry"}  # `scope` says where the rules read: no `source.scope` feedback
+
+
+@pytest.mark.parametrize(("reported", "named"), [(0, 1), (2, 3), (4, 4)])
+def test_a_crash_names_the_case_it_was_on_counting_from_one(reported: int, named: int) -> None:
+    """The child reports each case as it ends and nothing as one starts, so a child killed
+    mid-run was on the first case without a result (the last one, if it died after them all)."""
+    import signal
+
+    from tutor.grading.engine import _crash_hint, _read_outcome
+    from tutor.grading.pool import RunResult
+    from tutor.jail import frames
+
+    sent = [({"kind": "layers", "active": ["rlimits"]}, b"")] + \
+        [({"kind": "case", "case": i, "error": "Traceback: boom"}, b"") for i in range(reported)]
+    run = RunResult(-signal.SIGKILL, False, "", "", b"".join(frames.pack_frame(h, b) for h, b in sent))
+    outcome = _read_outcome(run, 4, "cpu")
+    assert outcome.inconsistent is None and not outcome.done
+    assert f"killed on case {named}," in _crash_hint(-signal.SIGKILL, outcome, 4, 512, "en")
+    assert f"在第 {named} 个用例上" in _crash_hint(-signal.SIGSEGV, outcome, 4, 512, "zh")

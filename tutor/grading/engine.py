@@ -130,9 +130,13 @@ class _Outcome:
     load_error: str | None = None
     runs: dict[int, Run] = field(default_factory=dict)
     errors: dict[int, str] = field(default_factory=dict)
-    started: list[int] = field(default_factory=list)
     done: bool = False
     inconsistent: str | None = None
+
+    def reported(self) -> int:
+        """How many cases have a result (a run or an error): the cases run in order, so this is
+        also the index of the case that was running if the child stopped early."""
+        return len(self.runs) + len(self.errors)
 
 
 
@@ -437,7 +441,7 @@ class Grader:
                                          trace=self._explained(verdict, outcome.errors[index], cases[index].args))
         elif not outcome.done or not all_ran:
             how = _exit_text(result.exit_code)
-            hint = _crash_hint(result.exit_code, outcome, task.memory_mb, lang)
+            hint = _crash_hint(result.exit_code, outcome, len(cases), task.memory_mb, lang)
             verdict.status = Status.CRASHED
             verdict.error = M_CRASHED(lang, how=how, hint=hint)
         elif task_ok and passed_cases == len(cases):
@@ -511,8 +515,8 @@ def _case_args(case: CaseInputs) -> str:
     return ", ".join(f"{k}: {v.split(' = ')[0]}" for k, v in case.described.items())[:300]
 
 
-def _crash_hint(code: int, outcome: _Outcome, memory_mb: int, lang: str) -> str:
-    """Why a child that never finished died, naming the case it was on.
+def _crash_hint(code: int, outcome: _Outcome, ncases: int, memory_mb: int, lang: str) -> str:
+    """Why a child that never finished died, naming the case it was on (as people count, from 1).
 
     Only SIGKILL can mean the memory limit (and the hard CPU limit); a fault
     signal (SEGV, BUS, ILL, FPE, ABRT) is torch or a native library crashing,
@@ -520,7 +524,7 @@ def _crash_hint(code: int, outcome: _Outcome, memory_mb: int, lang: str) -> str:
     """
     if code >= 0:
         return M_EXIT_HINT(lang)
-    case = outcome.started[-1] if outcome.started else 0
+    case = min(outcome.reported(), max(ncases - 1, 0)) + 1  # the first case without a result: the one it was on
     if -code == signal.SIGKILL:
         return M_MEMORY_HINT(lang, case=case, mb=memory_mb)
     if -code == signal.SIGXCPU:
@@ -565,9 +569,9 @@ def _read_outcome(result: RunResult, ncases: int, device: str) -> _Outcome:
 
 
 def _parse_outcome(outcome: _Outcome, result: RunResult, ncases: int, device: str) -> None:
-    """The run the harness sends is: layers, then per case case_start and case, then done
+    """The run the harness sends is: layers, then one case frame per case in order, then done
     (or load_error); refusals may come at any point. Anything else is refused."""
-    limit = 2 * ncases + 8  # every frame an honest run sends, and a few refusals
+    limit = ncases + 8  # every frame an honest run sends, and a few refusals
     try:
         received, used = frames.scan_frames(result.result, max_frames=limit + 1, max_header=MAX_HEADER_BYTES)
     except frames.WireError as exc:
@@ -595,21 +599,14 @@ def _parse_outcome(outcome: _Outcome, result: RunResult, ncases: int, device: st
                 return
             outcome.layers = ["process", "environment", "audit", *dict.fromkeys(active)]
         elif kind == "load_error":
-            if outcome.started:
+            if outcome.reported():
                 outcome.inconsistent = "a load error after the cases started"
                 return
             outcome.load_error = str(header.get("error", ""))[:8000]
             final = True
-        elif kind == "case_start":
-            index = header.get("case")
-            if type(index) is not int or index != len(outcome.started) or len(outcome.started) != len(outcome.runs) + len(outcome.errors) \
-                    or index >= ncases:
-                outcome.inconsistent = "case results out of order"
-                return
-            outcome.started.append(index)
         elif kind == "case":
             index = header.get("case")
-            if type(index) is not int or not outcome.started or index != outcome.started[-1] or index in outcome.runs or index in outcome.errors:
+            if type(index) is not int or index != outcome.reported() or index >= ncases:
                 outcome.inconsistent = "case results out of order"
                 return
             if "error" in header:
@@ -622,7 +619,7 @@ def _parse_outcome(outcome: _Outcome, result: RunResult, ncases: int, device: st
                 outcome.inconsistent = f"case {index}: {exc}"
                 return
         elif kind == "done":
-            if len(outcome.runs) + len(outcome.errors) != ncases:
+            if outcome.reported() != ncases:
                 outcome.inconsistent = "the run ended before its cases"
                 return
             outcome.done = True

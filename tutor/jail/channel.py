@@ -58,11 +58,14 @@ class Report:
         if kind in FINAL:
             self._flush()
         frames.write_frame(self._fd, header, blob)
-        if kind == "case_start":
-            self._mark(CASE_START)
-        elif kind in FINAL:
+        if kind in FINAL:
             self._mark(DONE)
             _exit(0)
+
+    def case_start(self) -> None:
+        """A case begins: its time limit restarts (the zygote reads the mark). No frame goes to
+        the grader: cases run in order, so the one running is the first without a result."""
+        self._mark(CASE_START)
 
     def _flush(self) -> None:
         for stream in self._streams:

@@ -621,7 +621,7 @@ def _load_and_run(job: dict[str, Any], source: str, filename: str, payload: Any,
             return {"kind": "load_error", "error": learner_traceback(exc, filename)}
         imported = (dict(recorder.calls), dict(recorder.ops))
         for index, case in enumerate(payload["cases"]):
-            report.send({"kind": "case_start", "case": index})
+            report.case_start()
             recorder.calls, recorder.ops = dict(imported[0]), dict(imported[1])
             _run_case(index, case, job, entry, report, filename, recorder)
     if guard is not None:  # a class given special methods by a door the guard does not watch
