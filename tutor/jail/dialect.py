@@ -40,6 +40,7 @@ from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
 
 from tutor.jail.classes import ClassRule
+from tutor.jail.compiled import let_dynamo_trace
 from tutor.jail.untraced import untraced
 
 # Standard-library modules an exercise may import, whole. ``io`` is limited
@@ -342,8 +343,10 @@ class Guard:
         self.classes = self.rule.classes
         self.written: set[tuple[int, str]] = set()
         # torch.compile calls it as it is, never tracing into it (it would guard on
-        # the identity of a fresh bound method and fail), at no cost where nothing traces
+        # the identity of a fresh bound method and fail), at no cost where nothing traces;
+        # the reads known to be plain, dynamo inlines (``tutor.jail.compiled``)
         self.getattr = untraced(self._getattr)  # type: ignore[method-assign]
+        let_dynamo_trace(self.getattr, self._getattr)
 
     def refuse(self, code: str, detail: str) -> Refusal:
         self.on_refuse(code, detail)

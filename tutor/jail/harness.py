@@ -27,6 +27,7 @@ import torch
 from torch.overrides import TorchFunctionMode, resolve_name
 
 from tutor.jail import classes, dialect, efficiency, frames, gradcheck, graph, wire
+from tutor.jail.compiled import PLAIN_TENSORS
 from tutor.jail.untraced import DispatchMode
 from tutor.jail.channel import Report
 
@@ -42,7 +43,6 @@ _exit = os._exit
 _realpath = os.path.realpath
 _os_open = os.open
 _os_close = os.close
-PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter)
 
 MAX_TRACE = 20_000
 
