@@ -27,6 +27,13 @@ FULLGRAPH = {
         "    y = x.sin().mul(2) + F.relu(x) * 0\n    if torch.compiler.is_compiling():\n        y = y.add(1)\n"
         "    return y.reshape(x.shape).contiguous()\n\n\ndef solve(x):\n    return step(x)\n"
     ),
+    "a module of the learner's, compiled whole": (
+        "import torch\n\n\nclass Step(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.scale = 2.0\n        self.bias = torch.nn.Parameter(torch.zeros(1), requires_grad=False)\n\n"
+        "    def shift(self, y):\n        return y + 1 if torch.compiler.is_compiling() else y\n\n"
+        "    def forward(self, x):\n        return self.shift(torch.sin(x) * self.scale + self.bias)\n\n\n"
+        "step = torch.compile(Step(), backend='eager', fullgraph=True)\n\n\ndef solve(x):\n    return step(x)\n"
+    ),
 }
 
 
@@ -54,6 +61,21 @@ def test_a_refused_read_inside_compiled_code_is_still_refused(grader: Any, cours
     )
     verdict = grader.grade(course, TASK, answer, seed=1)
     assert verdict.status.value == "refused" and "._version" in (verdict.error or ""), verdict.error
+
+
+def test_nothing_the_guard_changes_or_refuses_is_of_a_type_the_polyfill_takes_as_is() -> None:
+    """``Guard.value`` replaces or refuses modules, classes, frames, code, a few functions and the
+    reflective builtins; reads giving an ``AS_IS`` type are handed back unchanged, so none may be one."""
+    import functools
+    import types
+
+    from tutor.jail import dialect
+    from tutor.jail.compiled import AS_IS
+
+    changed = [value for _, value in dialect._REFLECTIVE_VALUES.values()]
+    changed += [torch.save, functools.update_wrapper, functools.wraps, torch, torch.nn, types, dialect.Guard]
+    changed += [types.FrameType, types.CodeType, types.TracebackType]
+    assert len(changed) > 15 and not [value for value in changed if isinstance(value, AS_IS)]
 
 
 def _read(reader: Any, obj: Any, name: str) -> tuple[str, Any]:
@@ -101,6 +123,9 @@ REFUSED_READS = {  # what -> (the read, the refusal's kind)
     "a dunder": ("x.abs().sum() + (getattr(x, '__' + 'class__') is None)", "attribute"),
     "a dunder through torch.nn": ("torch.nn.functional.relu(x) + (getattr(torch.nn, '__' + 'dict__') is None)",
                                   "attribute"),
+    "a private attribute of torch's module": ("torch.nn.Linear(3, 3)(x) + (getattr(torch.nn.Linear(3, 3), "
+                                              "'_' + 'parameters') is None)", "attribute"),
+    "a dunder through str.format": ("x.sin() + len('{0.__class__}'.format(x))", "attribute"),
 }
 
 

@@ -346,7 +346,7 @@ class Guard:
         # the identity of a fresh bound method and fail), at no cost where nothing traces;
         # the reads known to be plain, dynamo inlines (``tutor.jail.compiled``)
         self.getattr = untraced(self._getattr)  # type: ignore[method-assign]
-        let_dynamo_trace(self.getattr, self._getattr)
+        let_dynamo_trace(self.getattr, self._getattr, (*_INTERNAL_TYPES, *_GENERATOR_TYPES, str))
 
     def refuse(self, code: str, detail: str) -> Refusal:
         self.on_refuse(code, detail)
