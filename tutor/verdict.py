@@ -142,10 +142,10 @@ class Verdict:
         return [c for c in self.checks if not c.passed]
 
     def to_json(self) -> dict[str, Any]:
-        data = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "checks"}
+        data = {f.name: [c.to_json() for c in self.checks] if f.name == "checks" else _plain(getattr(self, f.name))
+                for f in fields(self)}  # the checks each by its own to_json
         data["status"] = self.status.value
-        data["checks"] = [c.to_json() for c in self.checks]
-        return {f.name: data[f.name] for f in fields(self)}  # the fields' order, as before
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Verdict:

@@ -139,7 +139,6 @@ class _Outcome:
         return len(self.runs) + len(self.errors)
 
 
-
 def _call(task: Task) -> str:
     """``solve(x, dim)``: the entry called with the parameters its cases give (reports show it)."""
     template = task.cases[0].args if task.cases else (task.random_args or {})
